@@ -1,0 +1,72 @@
+"""Engine backends: each turns a compiled pack and a history's facts into firings.
+
+``durable`` is the product's engine; ``reference`` is an independent plain-Python evaluator of the
+same compiled data, kept to cross-check it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..compiler import CompiledPack
+
+Fact = Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One match of one compiled rule: the rule's name and the fact bound to each alias."""
+
+    rule: str
+    bindings: Mapping[str, Fact]
+
+
+class Backend(Protocol):
+    def run(self, facts: Sequence[Fact], as_of: float) -> list[Firing]:
+        """Evaluate every stratum over ``facts`` (base facts) at audit time ``as_of`` (epoch)."""
+        ...
+
+
+def fact_key(fact: Fact) -> str:
+    """Identity of a fact by content: durable_rules refuses a second identical fact."""
+    import json
+
+    return json.dumps(fact, sort_keys=True, separators=(",", ":"))
+
+
+def derived_fact(compiled: CompiledPack, firing: Firing) -> dict[str, object]:
+    """The fact a derivation firing produces: its ``set`` projection plus evidence."""
+    from ..expr import evaluate
+
+    rule = compiled.rules[firing.rule]
+    fact: dict[str, object] = {"t": rule.fact}
+    for name, expression in rule.set.items():
+        value = evaluate(expression, firing.bindings)
+        if value is not None:
+            fact[name] = value
+    evidence: list[str] = []
+    for alias in rule.aliases:
+        for ev in str(firing.bindings[alias].get("ev", "")).split():
+            if ev not in evidence:
+                evidence.append(ev)
+    fact["ev"] = " ".join(evidence)
+    return fact
+
+
+def get_backend(name: str, compiled: CompiledPack) -> Backend:
+    if name == "durable":
+        from .durable import DurableBackend
+
+        return DurableBackend(compiled)
+    if name == "reference":
+        from .reference import ReferenceBackend  # type: ignore[import-not-found,unused-ignore]
+
+        backend: Backend = ReferenceBackend(compiled)
+        return backend
+    raise ValueError(f"unknown engine {name!r}")
+
+
+__all__ = ["Backend", "Fact", "Firing", "derived_fact", "fact_key", "get_backend"]
+_ = Mapping  # re-exported type names only

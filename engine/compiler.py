@@ -1,0 +1,299 @@
+"""Pack -> plain-data durable_rules rulesets. No engine import: the output is data, snapshot-tested.
+
+Every compiled rule starts with the stratum's gate fact (alias ``asof``, carrying the audit time)
+and the runner asserts that gate only after every fact the stratum may match. That is how absence
+(``none``) stays correct although durable_rules never retracts a fired absence: nothing it could
+see arrives after it looks. Derived facts are stratified: a derivation runs one stratum after the
+derived facts it matches, and finding rules run last.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from . import expr as ex
+from . import template as tpl
+from .errors import InputError, Problem
+from .facts import FACT_FIELDS, GATE
+from .packmodel import COMPARISONS, Location, Pack, Pattern, Where
+
+ASOF = "asof"
+SINK = "$sink"
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """What a backend needs besides the durable pattern list: what a firing means."""
+
+    name: str
+    stratum: int
+    kind: str  # "derive", "violation" or "next_step"
+    rule_id: str = ""
+    severity: str = "info"
+    fact: str = ""  # derive: the type of fact produced
+    set: Mapping[str, ex.Expr] = field(default_factory=dict)
+    subject: ex.Expr | None = None
+    person: ex.Expr | None = None
+    due: ex.Expr | None = None
+    message: tuple[tpl.Part, ...] = ()
+    aliases: tuple[str, ...] = ()  # the positive patterns' aliases, in order (evidence)
+
+
+@dataclass(frozen=True)
+class CompiledPack:
+    pack: Pack
+    name: str  # unique per content: pack name + hash, safe to register once per host
+    strata: int
+    ruleset: Mapping[str, Mapping[str, object]]
+    rules: Mapping[str, CompiledRule]
+
+    def definition(self) -> dict[str, dict[str, object]]:
+        """A fresh copy of the ruleset (durable_rules mutates what it is given)."""
+        return copy.deepcopy(dict(self.ruleset))  # type: ignore[arg-type]
+
+
+def compile_pack(pack: Pack) -> CompiledPack:
+    return _Compiler(pack).run()
+
+
+class _Compiler:
+    def __init__(self, pack: Pack) -> None:
+        self.pack = pack
+        self.params = {name: p.seconds for name, p in pack.params.items()}
+        self.problems: list[Problem] = []
+        self.alias_types: dict[str, str] = {}  # alias -> fact type, within the branch being compiled
+        self.fields: dict[str, set[str]] = {k: set(v) | {"ev"} for k, v in FACT_FIELDS.items()}
+        for d in pack.derivations:
+            self.fields.setdefault(d.fact, {"ev"}).update(d.set)
+
+    def error(self, loc: Location, message: str) -> None:
+        self.problems.append(Problem(loc.source or self.pack.source, loc.line or 1, loc.column or 1, message, loc.pointer))
+
+    def run(self) -> CompiledPack:
+        self.check_patterns()
+        strata = self.stratify()
+        ruleset: dict[str, dict[str, object]] = {}
+        rules: dict[str, CompiledRule] = {}
+        for i, d in enumerate(self.pack.derivations):
+            name = f"derive:{d.fact}:{i}"
+            stratum = strata.get(name, 1)
+            compiled = self.branch(d.when, stratum, d.loc)
+            if compiled is None:
+                continue
+            patterns, scope, rename = compiled
+            sets = {k: self.expression(v, scope, rename, d.loc, f"field {k!r} of {d.fact}") for k, v in d.set.items()}
+            ruleset[name] = {"all": patterns}
+            rules[name] = CompiledRule(name, stratum, "derive", fact=d.fact, set={k: v for k, v in sets.items() if v is not None},
+                                       aliases=tuple(a for a in scope if a != ASOF))
+        final = max(strata.values(), default=0) + 1
+        for rule in self.pack.active_rules:
+            for check in rule.checks:
+                for b, branch in enumerate(check.branches):
+                    name = f"{rule.id}:{check.kind}:{b}"
+                    compiled = self.branch(branch, final, check.loc)
+                    if compiled is None:
+                        continue
+                    patterns, scope, rename = compiled
+                    where = f"rule {rule.id!r}"
+                    subject = self.expression(check.subject, scope, rename, check.loc, f"{where}: subject")
+                    person = None if check.person is None else self.expression(check.person, scope, rename, check.loc, f"{where}: person")
+                    due = None if check.due is None else self.expression(check.due, scope, rename, check.loc, f"{where}: due")
+                    if check.kind == "next_step" and check.due is None:
+                        self.error(check.loc, f"{where}: a next step needs `due`")
+                    message = self.message(check.message, scope, rename, check.loc, where, due is not None)
+                    ruleset[name] = {"all": patterns}
+                    rules[name] = CompiledRule(
+                        name, final, check.kind, rule.id, rule.severity if check.kind == "violation" else "info",
+                        subject=subject, person=person, due=due, message=message,
+                        aliases=tuple(a for a in scope if a != ASOF),
+                    )
+        # Facts that no rule matches would make durable_rules raise MessageNotHandledException;
+        # this rule takes every fact and can never fire (its first pattern matches nothing).
+        ruleset[SINK] = {"all": [{"g": {"t": "$never"}}, {"s": {"$ex": {"t": 1}}}]}
+        if self.problems:
+            raise InputError(self.problems)
+        digest = hashlib.sha256(json.dumps(ruleset, sort_keys=True).encode()).hexdigest()[:12]
+        return CompiledPack(self.pack, f"{self.pack.name}-{digest}", final, ruleset, rules)
+
+    # -- checks over the whole pack --------------------------------------------------------------
+
+    def check_patterns(self) -> None:
+        for name, items in self.pack.patterns.items():
+            for item in items:
+                try:
+                    re.compile(item)
+                except re.error as exc:
+                    self.error(Location(self.pack.source, 1, 1, f"/patterns/{name}"), f"pattern {name!r}: {item!r} does not compile: {exc}")
+
+    def stratify(self) -> dict[str, int]:
+        """Stratum of each derivation: 1 + the highest stratum of derived facts it matches."""
+        producers: dict[str, list[int]] = {}
+        for i, d in enumerate(self.pack.derivations):
+            producers.setdefault(d.fact, []).append(i)
+        fact_stratum: dict[str, int] = {}
+        result: dict[str, int] = {}
+        visiting: set[str] = set()
+
+        def of_fact(fact: str) -> int:
+            if fact not in producers:
+                return 0
+            if fact in fact_stratum:
+                return fact_stratum[fact]
+            if fact in visiting:
+                d = self.pack.derivations[producers[fact][0]]
+                self.error(d.loc, f"derived fact {fact!r} depends on itself; derived facts must not form a cycle")
+                return 0
+            visiting.add(fact)
+            level = 0
+            for i in producers[fact]:
+                d = self.pack.derivations[i]
+                own = 1 + max((of_fact(p.fact) for p in d.when), default=0)
+                result[f"derive:{d.fact}:{i}"] = own
+                level = max(level, own)
+            visiting.discard(fact)
+            fact_stratum[fact] = level
+            return level
+
+        for fact in producers:
+            of_fact(fact)
+        return result
+
+    # -- one branch -------------------------------------------------------------------------------
+
+    def branch(self, patterns: tuple[Pattern, ...], stratum: int, loc: Location) -> tuple[list[object], list[str], dict[str, str]] | None:
+        before = len(self.problems)
+        self.alias_types = {ASOF: GATE}
+        out: list[object] = [{ASOF: {"$and": [{"t": GATE}, {"n": stratum}]}}]
+        scope = [ASOF]
+        rename: dict[str, str] = {}
+        for index, p in enumerate(patterns):
+            if p.fact not in self.fields:
+                hint = difflib.get_close_matches(p.fact, list(self.fields), n=1)
+                tip = f"; did you mean {hint[0]!r}?" if hint else f" (known: {', '.join(sorted(self.fields))})"
+                self.error(p.loc, f"unknown fact type {p.fact!r}{tip}")
+                continue
+            if p.negated and (p.alias or p.nth):
+                self.error(p.loc, "a `none` pattern matches nothing, so it cannot have `as` or `nth`")
+            alias = p.alias or f"_{index}"
+            if alias in scope or alias in rename:
+                self.error(p.loc, f"the name {alias!r} is already used in this condition")
+            count = self.nth(p, scope, rename) if p.nth else 1
+            names = [alias] if count == 1 else [f"{alias}__{k}" for k in range(1, count + 1)]
+            for k, name in enumerate(names):
+                tests = self.tests(p, scope, rename)
+                if k > 0:
+                    tests.insert(len([t for t in tests if "$or" not in t]), {"$gt": {"at": {names[k - 1]: "at"}}})
+                key = f"{name}$not" if p.negated else name
+                out.append({key: {"$and": [{"t": p.fact}, *tests]}})
+                if not p.negated:
+                    scope.append(name)
+                    self.alias_types[name] = p.fact
+            if count > 1:
+                rename[alias] = names[-1]
+        if len(self.problems) > before:
+            return None
+        return out, scope, rename
+
+    def nth(self, p: Pattern, scope: list[str], rename: dict[str, str]) -> int:
+        value = self.expression(p.nth or "", scope, rename, p.loc, "nth")
+        if not isinstance(value, ex.Const) or int(value.value) != value.value or value.value < 1:
+            self.error(p.loc, f"`nth: {p.nth}` must come to a whole number of at least 1")
+            return 1
+        return int(value.value)
+
+    def tests(self, p: Pattern, scope: list[str], rename: dict[str, str]) -> list[dict[str, object]]:
+        plain: list[dict[str, object]] = []
+        last: list[dict[str, object]] = []  # `$or` goes last: after it, durable_rules drops join tests
+        known = self.fields[p.fact]
+        for w in p.where:
+            if w.field not in known:
+                hint = difflib.get_close_matches(w.field, sorted(known), n=1)
+                tip = f"; did you mean {hint[0]!r}?" if hint else f" ({p.fact} has: {', '.join(sorted(known - {'ev'}))})"
+                self.error(p.loc, f"{p.fact} has no field {w.field!r}{tip}")
+                continue
+            test = self.test(w, p, scope, rename)
+            if test is not None:
+                (last if "$or" in test else plain).append(test)
+        return plain + last
+
+    def test(self, w: Where, p: Pattern, scope: list[str], rename: dict[str, str]) -> dict[str, object] | None:
+        what = f"{p.fact}.{w.field}"
+        if w.op in COMPARISONS:
+            value = self.expression(str(w.value), scope, rename, p.loc, what) if w.is_expr else ex.Const(w.value)  # type: ignore[arg-type]
+            return None if value is None else {COMPARISONS[w.op]: {w.field: ex.to_durable(value)}}
+        if w.op in ("eq", "not"):
+            if w.is_expr and str(w.value).split(".")[0] in [*scope, *rename]:
+                value = self.expression(str(w.value), scope, rename, p.loc, what)
+                if value is None:
+                    return None
+                target: object = ex.to_durable(value)
+            else:
+                target = w.value
+            return {w.field: target} if w.op == "eq" else {"$neq": {w.field: target}}
+        if w.op == "in":
+            return {"$or": [{w.field: v} for v in w.value]}  # type: ignore[attr-defined]
+        if w.op == "exists":
+            return {"$ex" if w.value else "$nex": {w.field: 1}}
+        return None
+
+    def expression(self, text: str, scope: list[str], rename: dict[str, str], loc: Location, what: str) -> ex.Expr | None:
+        try:
+            parsed = ex.resolve(ex.parse(text), self.params, frozenset(scope) | frozenset(rename))
+        except ex.ExprError as exc:
+            hint = self._hint(str(exc), scope)
+            self.error(loc, f"{what}: {exc}{hint}")
+            return None
+        return ex.fold(self._rename(parsed, scope, rename, loc, what))
+
+    def _hint(self, message: str, scope: list[str]) -> str:
+        m = re.search(r"unknown name '([^']*)'", message)
+        if not m:
+            return ""
+        hint = difflib.get_close_matches(m.group(1), [*self.params, *scope], n=1)
+        return f"; did you mean {hint[0]!r}?" if hint else f" (parameters: {', '.join(self.params)})"
+
+    def _rename(self, e: ex.Expr, scope: list[str], rename: dict[str, str], loc: Location, what: str) -> ex.Expr:
+        if isinstance(e, ex.Ref):
+            if e.alias == "due" and e.field is None and "due" in scope:
+                return ex.Ref("due", "at")  # the finding's due time, set when rendering
+            alias = rename.get(e.alias, e.alias)
+            if alias not in scope:
+                hint = difflib.get_close_matches(e.alias, scope, n=1)
+                tip = f"; did you mean {hint[0]!r}?" if hint else f" (names here: {', '.join(scope)})"
+                self.error(loc, f"{what}: {e.alias!r} is not the name of an earlier match{tip}")
+            fact = self.alias_types.get(alias)
+            known = self.fields.get(fact or "", set()) | ({"at", "n"} if fact == GATE else set())
+            if e.field is not None and fact is not None and e.field not in known:
+                hint = difflib.get_close_matches(e.field, sorted(known), n=1)
+                tip = f"; did you mean {e.alias}.{hint[0]}?" if hint else f" ({fact} has: {', '.join(sorted(known - {'ev'}))})"
+                self.error(loc, f"{what}: {e.alias} is a {fact}, which has no field {e.field!r}{tip}")
+            return ex.Ref(alias, e.field)
+        if isinstance(e, ex.BinOp):
+            return ex.BinOp(e.op, self._rename(e.left, scope, rename, loc, what), self._rename(e.right, scope, rename, loc, what))
+        return e
+
+    def message(self, text: str, scope: list[str], rename: dict[str, str], loc: Location, where: str, has_due: bool) -> tuple[tpl.Part, ...]:
+        try:
+            parts = tpl.parse(text)
+        except tpl.TemplateError as exc:
+            self.error(loc, f"{where}: message: {exc}")
+            return ()
+        names = [*scope, "due"] if has_due else scope
+        out: list[tpl.Part] = []
+        for part in parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            try:
+                resolved = ex.resolve(part.expr, self.params, frozenset(names) | frozenset(rename))
+            except ex.ExprError as exc:
+                self.error(loc, f"{where}: message placeholder refers to nothing: {exc}{self._hint(str(exc), names)}")
+                continue
+            out.append(tpl.Placeholder(ex.fold(self._rename(resolved, names, rename, loc, f"{where}: message")), part.filter, part.args))
+        return tuple(out)

@@ -1,0 +1,160 @@
+"""The small expression language of packs: ``i.start + thank_you_within``, ``asof.at - 7d``.
+
+An expression is terms joined by ``+`` and ``-``. A term is ``alias.field`` (a field of a matched
+fact), a parameter name, a duration (``90m``, ``24h``, ``7d``, ``2w``) or a whole number. The
+compiler resolves parameters and durations to numbers (seconds), so compiled rules carry only
+numbers and fact references.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DURATION_UNITS: Mapping[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+DURATION_RE = re.compile(r"^(\d+)([smhdw])$")
+_TOKEN_RE = re.compile(r"\s*(?:(?P<op>[+-])|(?P<term>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?|\d+[smhdw]?))")
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ExprError(ValueError):
+    """An expression that cannot be parsed or refers to something unknown."""
+
+
+def parse_duration(text: str) -> int | None:
+    """Seconds in a duration like ``24h``, or None if ``text`` is not one."""
+    m = DURATION_RE.match(text.strip())
+    return int(m.group(1)) * DURATION_UNITS[m.group(2)] if m else None
+
+
+@dataclass(frozen=True)
+class Ref:
+    alias: str
+    field: str | None  # None: the whole fact (for template filters such as ``missing``)
+
+
+@dataclass(frozen=True)
+class Const:
+    value: int | float
+
+
+@dataclass(frozen=True)
+class Name:
+    """A bare name: a parameter until the compiler resolves it."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str  # "+" or "-"
+    left: Expr
+    right: Expr
+
+
+Expr = Ref | Const | Name | BinOp
+
+
+def parse(text: str) -> Expr:
+    """Parse an expression; raise ExprError with a plain-words reason."""
+    pos, items = 0, []
+    text = str(text)
+    while pos < len(text):
+        m = _TOKEN_RE.match(text, pos)
+        if not m or m.end() == pos:
+            raise ExprError(f"cannot read {text[pos:].strip()!r} in expression {text!r}")
+        pos = m.end()
+        items.append(m.group("op") or m.group("term"))
+        if text[pos:].strip() == "":
+            break
+    if not items or len(items) % 2 == 0:
+        raise ExprError(f"incomplete expression {text!r}")
+    expr = _term(items[0], text)
+    for i in range(1, len(items), 2):
+        if items[i] not in "+-" or items[i + 1] in "+-":
+            raise ExprError(f"expected a term after {items[i]!r} in {text!r}")
+        expr = BinOp(items[i], expr, _term(items[i + 1], text))
+    return expr
+
+
+def _term(token: str, text: str) -> Expr:
+    if token in "+-":
+        raise ExprError(f"expression {text!r} starts with an operator")
+    if token[0].isdigit():
+        seconds = parse_duration(token)
+        return Const(seconds if seconds is not None else int(token))
+    if "." in token:
+        alias, field = token.split(".", 1)
+        return Ref(alias, field)
+    return Name(token)
+
+
+def refs(expr: Expr) -> list[Ref]:
+    """Every fact reference in an expression, left to right."""
+    if isinstance(expr, Ref):
+        return [expr]
+    if isinstance(expr, BinOp):
+        return refs(expr.left) + refs(expr.right)
+    return []
+
+
+def names(expr: Expr) -> list[str]:
+    if isinstance(expr, Name):
+        return [expr.name]
+    if isinstance(expr, BinOp):
+        return names(expr.left) + names(expr.right)
+    return []
+
+
+def resolve(expr: Expr, params: Mapping[str, int | float], aliases: frozenset[str]) -> Expr:
+    """Replace parameter names by their values; a bare alias becomes a whole-fact reference."""
+    if isinstance(expr, Name):
+        if expr.name in params:
+            return Const(params[expr.name])
+        if expr.name in aliases:
+            return Ref(expr.name, None)
+        raise ExprError(f"unknown name {expr.name!r}")
+    if isinstance(expr, BinOp):
+        return BinOp(expr.op, resolve(expr.left, params, aliases), resolve(expr.right, params, aliases))
+    return expr
+
+
+def fold(expr: Expr) -> Expr:
+    """Fold constant arithmetic so ``asof.at - 24h + 0`` compiles to one subtraction."""
+    if isinstance(expr, BinOp):
+        left, right = fold(expr.left), fold(expr.right)
+        if isinstance(left, Const) and isinstance(right, Const):
+            value = left.value + right.value if expr.op == "+" else left.value - right.value
+            return Const(value)
+        return BinOp(expr.op, left, right)
+    return expr
+
+
+def to_durable(expr: Expr) -> object:
+    """The durable_rules form of a resolved expression (``{"i": "at"}``, ``{"$add": ...}``)."""
+    if isinstance(expr, Const):
+        return expr.value
+    if isinstance(expr, Ref):
+        if expr.field is None:
+            raise ExprError(f"{expr.alias!r} names a whole fact; say which field, e.g. {expr.alias}.at")
+        return {expr.alias: expr.field}
+    if isinstance(expr, BinOp):
+        op = "$add" if expr.op == "+" else "$sub"
+        return {op: {"$l": to_durable(expr.left), "$r": to_durable(expr.right)}}
+    raise ExprError(f"unresolved name {expr.name!r}")
+
+
+def evaluate(expr: Expr, bindings: Mapping[str, Mapping[str, object]]) -> object:
+    """Evaluate a resolved expression on matched facts (used for messages, due dates, derived facts)."""
+    if isinstance(expr, Const):
+        return expr.value
+    if isinstance(expr, Ref):
+        fact = bindings[expr.alias]
+        return fact if expr.field is None else fact.get(expr.field)
+    if isinstance(expr, BinOp):
+        left, right = evaluate(expr.left, bindings), evaluate(expr.right, bindings)
+        if not isinstance(left, int | float) or not isinstance(right, int | float):
+            raise ExprError("arithmetic on a value that is not a number")
+        return left + right if expr.op == "+" else left - right
+    raise ExprError(f"unresolved name {expr.name!r}")

@@ -1,0 +1,110 @@
+"""Message templates: ``Email {i.names} by {due|time}``; placeholders hold an expression and an
+optional filter (``time``, ``date``, ``duration``, ``words``, ``missing:flag,flag``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from . import expr as ex
+
+FILTERS = ("time", "date", "duration", "words", "missing")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+FLAG_WORDS: Mapping[str, str] = {
+    "thanks": "thanks",
+    "interest": "a word of continued interest",
+    "fit": "why you fit the job",
+    "contact_info": "your contact information",
+}
+
+
+class TemplateError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    expr: ex.Expr
+    filter: str | None
+    args: tuple[str, ...]
+
+
+Part = str | Placeholder
+
+
+def parse(text: str) -> tuple[Part, ...]:
+    parts: list[Part] = []
+    pos = 0
+    for m in _PLACEHOLDER.finditer(text):
+        if m.start() > pos:
+            parts.append(text[pos : m.start()])
+        body = m.group(1)
+        expr_text, _, filt = body.partition("|")
+        name, _, args = filt.partition(":")
+        name = name.strip()
+        if name and name not in FILTERS:
+            raise TemplateError(f"unknown filter {name!r} in {{{body}}} (filters: {', '.join(FILTERS)})")
+        try:
+            parsed = ex.parse(expr_text.strip())
+        except ex.ExprError as exc:
+            raise TemplateError(f"in {{{body}}}: {exc}") from None
+        parts.append(Placeholder(parsed, name or None, tuple(a.strip() for a in args.split(",") if a.strip())))
+        pos = m.end()
+    if pos < len(text):
+        parts.append(text[pos:])
+    return tuple(parts)
+
+
+def _duration(seconds: float) -> str:
+    seconds = abs(int(seconds))
+    units = (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+    words = []
+    for unit, size in units:
+        if seconds >= size:
+            n, seconds = divmod(seconds, size)
+            words.append(f"{n} {unit}{'s' if n != 1 else ''}")
+        if len(words) == 2:
+            break
+    return " ".join(words) or "0 seconds"
+
+
+def format_time(value: float, tz: ZoneInfo) -> str:
+    moment = datetime.fromtimestamp(value, UTC).astimezone(tz)
+    return moment.strftime("%a %d %b %Y %H:%M %Z").replace(" 0", " ", 1)
+
+
+def format_date(value: float, tz: ZoneInfo) -> str:
+    moment = datetime.fromtimestamp(value, UTC).astimezone(tz)
+    return moment.strftime("%a %d %b %Y").replace(" 0", " ", 1)
+
+
+def render(parts: tuple[Part, ...], bindings: Mapping[str, Mapping[str, object]], tz: ZoneInfo) -> str:
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        value = ex.evaluate(part.expr, bindings)
+        out.append(_apply(part, value, tz))
+    return "".join(out)
+
+
+def _apply(part: Placeholder, value: object, tz: ZoneInfo) -> str:
+    formatters: Mapping[str, Callable[[object], str]] = {
+        "time": lambda v: format_time(float(v), tz),  # type: ignore[arg-type]
+        "date": lambda v: format_date(float(v), tz),  # type: ignore[arg-type]
+        "duration": lambda v: _duration(float(v)),  # type: ignore[arg-type]
+        "words": lambda v: str(v).replace("_", " "),
+    }
+    if part.filter == "missing":
+        fact = value if isinstance(value, Mapping) else {}
+        missing = [FLAG_WORDS.get(a, a.replace("_", " ")) for a in part.args if not fact.get(a)]
+        if len(missing) > 1:
+            return ", ".join(missing[:-1]) + " and " + missing[-1]
+        return "".join(missing)
+    if part.filter is None:
+        return "" if value is None else str(value)
+    return formatters[part.filter](value)
