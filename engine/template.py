@@ -73,12 +73,12 @@ def _duration(seconds: float) -> str:
 
 def format_time(value: float, tz: ZoneInfo) -> str:
     moment = datetime.fromtimestamp(value, UTC).astimezone(tz)
-    return moment.strftime("%a %d %b %Y %H:%M %Z").replace(" 0", " ", 1)
+    return f"{moment:%a} {moment.day} {moment:%b %Y %H:%M %Z}"
 
 
 def format_date(value: float, tz: ZoneInfo) -> str:
     moment = datetime.fromtimestamp(value, UTC).astimezone(tz)
-    return moment.strftime("%a %d %b %Y").replace(" 0", " ", 1)
+    return f"{moment:%a} {moment.day} {moment:%b %Y}"
 
 
 def render(parts: tuple[Part, ...], bindings: Mapping[str, Mapping[str, object]], tz: ZoneInfo) -> str:

@@ -1,0 +1,83 @@
+"""Report formats: a small registry. Each format streams: ``begin`` once, ``history`` per audited
+history, ``error`` per invalid input, ``end`` with the summary; nothing is kept that need not be."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, TextIO
+
+from ..errors import Problem
+from ..model import SEVERITY_RANK, HistoryResult
+from ..packmodel import Pack
+
+# name -> module (in this package) defining ``Formatter``; modules load only when used.
+FORMATS: Mapping[str, str] = {
+    "text": "text",
+    "json": "jsonreport",
+    "sarif": "sarif",
+    "junit": "junit",
+    "markdown": "markdown",
+    "github": "github",
+    "ics": "ics",
+    "html": "html",
+}
+
+
+@dataclass
+class Summary:
+    """Counts for the closing line and the JSON summary (mutable: it is filled while streaming)."""
+
+    histories: int = 0
+    violations: int = 0
+    next_steps: int = 0
+    errors: int = 0
+    waived: int = 0
+    failing: int = 0  # violations at or above --fail-on, not waived
+    by_severity: dict[str, int] = field(default_factory=dict)
+
+    def add(self, result: HistoryResult, fail_on: str) -> None:
+        self.histories += 1
+        threshold = SEVERITY_RANK.get(fail_on, 99)
+        for f in result.findings:
+            if f.kind == "next_step":
+                self.next_steps += 1
+                continue
+            self.violations += 1
+            self.by_severity[f.severity] = self.by_severity.get(f.severity, 0) + 1
+            if f.waived is not None:
+                self.waived += 1
+            elif SEVERITY_RANK[f.severity] >= threshold:
+                self.failing += 1
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every format may show besides the results."""
+
+    tool_version: str
+    pack: Pack
+    as_of: datetime
+    fail_on: str
+    engine: str = "durable"
+    color: bool = False
+
+
+class Formatter(Protocol):
+    def __init__(self, out: TextIO, context: Context) -> None: ...
+
+    def begin(self) -> None: ...
+
+    def history(self, result: HistoryResult) -> None: ...
+
+    def error(self, problem: Problem) -> None: ...
+
+    def end(self, summary: Summary) -> None: ...
+
+
+def formatter(name: str, out: TextIO, context: Context) -> Formatter:
+    module = importlib.import_module(f"{__name__}.{FORMATS[name]}")
+    made: Formatter = module.Formatter(out, context)
+    return made
