@@ -45,7 +45,8 @@ class Formatter:
             self._echo(f"  Next steps ({len(steps)})", bold=True)
             for f in steps:
                 due = format_time(f.due.timestamp(), tz) if f.due else "now"
-                self._echo(f"    → due {due}  [{f.rule}]")
+                overdue = "  (overdue)" if f.due and f.due < self.context.as_of else ""
+                self._echo(f"    → due {due}{overdue}  [{f.rule}]", fg="red" if overdue else None)
                 self._echo(f"      {f.message}")
         self._echo()
 
