@@ -1,0 +1,107 @@
+"""Pins of the durable_rules 2.0.28 behaviours the backend relies on or steers clear of.
+
+If one of these changes (a new durable_rules release), the compiler's assumptions must be
+re-checked: see docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+
+import durable_rules_engine as engine
+import pytest
+
+_names = itertools.count()
+
+
+def ruleset(rules: dict[str, object]) -> int:
+    return int(engine.create_ruleset(f"pin-{next(_names)}", json.dumps(rules)))
+
+
+def drain(handle: int, result: tuple[int, int]) -> list[dict[str, object]]:
+    out = []
+    state = result[1]
+    nxt = engine.start_action_for_state(handle, state)
+    while nxt:
+        out.append(json.loads(nxt[1] if isinstance(nxt, tuple) else nxt))
+        nxt = engine.complete_and_start_action(handle, state)
+    return out
+
+
+def fire(handle: int, *facts: dict[str, object]) -> list[dict[str, object]]:
+    return drain(handle, engine.assert_facts(handle, json.dumps(list(facts))))
+
+
+SINK = {"all": [{"g": {"t": "$never"}}, {"s": {"$ex": {"t": 1}}}]}
+GATED_ABSENCE = {
+    "r": {"all": [{"asof": {"t": "gate"}}, {"i": {"t": "interview"}}, {"x$not": {"$and": [{"t": "email"}, {"about": {"i": "key"}}]}}]},
+    "$sink": SINK,
+}
+
+
+@pytest.fixture
+def gated() -> Iterator[int]:
+    handle = ruleset(GATED_ABSENCE)
+    yield handle
+    engine.delete_state(handle, "0")
+
+
+def test_gated_absence_sees_every_fact_asserted_before_the_gate(gated: int) -> None:
+    fire(gated, {"t": "interview", "key": "i1"}, {"t": "interview", "key": "i2"}, {"t": "email", "about": "i2"})
+    fired = fire(gated, {"t": "gate"})
+    assert [m["r"]["i"]["key"] for m in fired] == ["i1"]  # type: ignore[index]
+
+
+def test_absence_is_never_retracted(gated: int) -> None:
+    fire(gated, {"t": "interview", "key": "i1"})
+    assert len(fire(gated, {"t": "gate"})) == 1
+    fire(gated, {"t": "email", "about": "i1"})  # too late: the firing stands (why gates come last)
+    state = json.loads(engine.get_state(gated, "0"))
+    assert "exception" not in state
+
+
+def test_a_fact_no_rule_wants_is_refused_without_the_sink() -> None:
+    handle = ruleset({"r": {"all": [{"a": {"t": "a"}}]}})
+    code, _ = engine.assert_fact(handle, json.dumps({"t": "b"}))
+    assert code == 1  # MessageNotHandled: the compiler adds a `$sink` rule that takes every fact
+    with_sink = ruleset({"r": {"all": [{"a": {"t": "a"}}]}, "$sink": SINK})
+    code, _ = engine.assert_fact(with_sink, json.dumps({"t": "b"}))
+    assert code == 0
+
+
+def test_the_same_fact_twice_is_observed() -> None:
+    handle = ruleset({"r": {"all": [{"a": {"t": "a"}}]}})
+    fire(handle, {"t": "a", "k": 1})
+    code, _ = engine.assert_fact(handle, json.dumps({"t": "a", "k": 1}))
+    assert code == 2  # MessageObserved: the backend deduplicates derived facts before asserting
+
+
+def test_joining_on_a_field_named_id_fails_silently() -> None:
+    rules = {"r": {"all": [{"i": {"t": "interview"}}, {"e": {"$and": [{"t": "email"}, {"about": {"i": "id"}}]}}]}}
+    handle = ruleset(rules)
+    fire(handle, {"t": "interview", "id": "i1"})
+    assert fire(handle, {"t": "email", "about": "i1"}) == []  # the trap: facts carry `key` instead
+    keyed = ruleset({"r": {"all": [{"i": {"t": "interview"}}, {"e": {"$and": [{"t": "email"}, {"about": {"i": "key"}}]}}]}})
+    fire(keyed, {"t": "interview", "key": "i1"})
+    assert len(fire(keyed, {"t": "email", "about": "i1"})) == 1
+
+
+def test_or_placed_last_keeps_the_join_tests() -> None:
+    def run(tests: list[object]) -> int:
+        handle = ruleset({"r": {"all": [{"i": {"t": "interview"}}, {"e": {"$and": [{"t": "email"}, *tests]}}]}})
+        fire(handle, {"t": "interview", "key": "i1", "at": 100})
+        return len(fire(handle, {"t": "email", "at": 50, "purpose": "x"}))
+
+    join = {"$gt": {"at": {"i": "at"}}}
+    either = {"$or": [{"purpose": "x"}, {"purpose": "y"}]}
+    assert run([join, either]) == 0  # correct: the email is not after the interview
+    # the trap the compiler avoids by putting `$or` last: before the join it drops the join test
+    assert run([either, join]) == 1
+
+
+def test_every_combination_fires_once_with_facts() -> None:
+    handle = ruleset({"r": {"all": [{"a": {"t": "a"}}, {"b": {"t": "b"}}]}})
+    fire(handle, {"t": "a", "k": 1}, {"t": "a", "k": 2})
+    assert len(fire(handle, {"t": "b", "k": 1}, {"t": "b", "k": 2})) == 4
