@@ -1,0 +1,507 @@
+"""Load YAML and JSON documents as plain data, with the position of every value on the side.
+
+Positions live in a table keyed by JSON pointer (``""`` is the root, ``"/events/0/at"`` a value,
+``"/events/0/at#key"`` the key naming it), so the data stays plain dicts and lists that JSON Schema
+can validate. Lines and columns count from 1.
+
+YAML is read from the parser's event stream rather than through a constructor: nothing is ever
+built from a tag (so ``!!python/object`` cannot run code), duplicate keys are caught with the
+position of both, and deep nesting cannot exhaust Python's stack. Scalars follow YAML 1.2's core
+schema (``yes``/``no``/``on``/``off`` and ``10:00`` stay strings) and there is no implicit
+timestamp: ``at: 2026-11-02T10:00`` stays the string the history module parses.
+
+JSON (``.json`` files, ``.jsonl`` lines) is parsed by :mod:`json` for exact JSON semantics and
+speed; a second, token-level pass finds the positions and duplicate keys.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import yaml
+
+from .errors import InputError, Problem
+
+Positions = dict[str, tuple[int, int]]
+Format = Literal["yaml", "json", "jsonl"]
+
+HISTORY_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
+STDIN_NAME = "<stdin>"
+# Deeper than any real history; keeps later recursive steps (JSON Schema) far from the stack limit.
+MAX_DEPTH = 200
+
+_YAML_TAG = "tag:yaml.org,2002:"
+_STR, _INT, _FLOAT, _BOOL, _NULL = (_YAML_TAG + t for t in ("str", "int", "float", "bool", "null"))
+_MAP, _SEQ = _YAML_TAG + "map", _YAML_TAG + "seq"
+
+
+# libyaml's parser is several times faster; PyYAML built without it has the same interface.
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class HistoryLoader(_BaseLoader):  # type: ignore[misc]
+    """A safe loader resolving plain scalars by YAML 1.2's core schema, without timestamps."""
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
+
+
+for _tag, _pattern, _first in (
+    (_BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    (_INT, r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        _FLOAT,
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    ),
+    (_NULL, r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+):
+    HistoryLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+def _scalar(tag: str, value: str) -> object:
+    """The Python value of a resolved scalar; ValueError for text its (explicit) tag rejects."""
+    if tag == _STR:
+        return value
+    if tag == _INT:
+        if value.startswith(("0o", "0x")):
+            return int(value[2:], 8 if value[1] == "o" else 16)
+        return int(value)
+    if tag == _FLOAT:
+        lowered = value.lower()
+        if lowered.endswith((".inf", ".nan")):
+            return float(lowered.replace(".", ""))
+        return float(value)
+    if tag == _BOOL:
+        if value.lower() not in ("true", "false"):
+            raise ValueError(value)
+        return value.lower() == "true"
+    if value not in ("~", "null", "Null", "NULL", ""):
+        raise ValueError(value)
+    return None
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_YAML_TAG) :] if tag.startswith(_YAML_TAG) else tag
+
+
+def escape_segment(key: str) -> str:
+    """A mapping key as a JSON pointer segment (RFC 6901: ``~`` and ``/`` are escaped)."""
+    return key.replace("~", "~0").replace("/", "~1") if ("~" in key or "/" in key) else key
+
+
+class _Frame:
+    """A mapping or sequence being filled while the YAML events stream past."""
+
+    __slots__ = ("anchor", "container", "key", "key_lines", "pointer")
+
+    def __init__(self, container: dict[str, object] | list[object], pointer: str) -> None:
+        self.container = container
+        self.pointer = pointer
+        self.key: str | None = None  # mappings: the key whose value comes next
+        self.key_lines: dict[str, tuple[int, int]] = {}
+        self.anchor: str | None = None
+
+
+def load_document(text: str, source: str) -> tuple[object, Positions]:
+    """Parse one YAML (or JSON) document into plain data and its position table.
+
+    Raises InputError with every problem found (duplicate keys, tags, aliases), or with the one
+    syntax error the parser stops at.
+    """
+    loader: HistoryLoader | None = None
+    try:
+        loader = HistoryLoader(text)  # the pure-Python reader already checks characters here
+        return _build_yaml(loader, source)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = exc.problem or exc.context or "not valid YAML"
+        if exc.context and exc.problem:
+            message = f"{exc.problem} ({exc.context})"
+        raise InputError([Problem(source, line, column, f"YAML syntax error: {message}")]) from None
+    except yaml.reader.ReaderError as exc:
+        line, column = _line_col(text, exc.position)
+        raise InputError([Problem(source, line, column, f"cannot read: {exc.reason}")]) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - every parser error is one of the above
+        raise InputError([Problem(source, 1, 1, f"YAML error: {exc}")]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - line_start + 1
+
+
+def _build_yaml(loader: HistoryLoader, source: str) -> tuple[object, Positions]:
+    builder = _YamlBuilder(loader, source)
+    root = builder.document()
+    if builder.problems:
+        raise InputError(builder.problems)
+    return root, builder.positions
+
+
+class _YamlBuilder:
+    """Builds plain data from the parser's events, with an explicit stack (no recursion)."""
+
+    def __init__(self, loader: HistoryLoader, source: str) -> None:
+        self.loader = loader
+        self.source = source
+        self.positions: Positions = {}
+        self.problems: list[Problem] = []
+        self.anchors: dict[str, object] = {}
+        self.open_anchors: set[str] = set()  # anchors of collections still being filled
+        self.stack: list[_Frame] = []
+        self.pending = _Frame([], "")  # the collection just started, pushed by document()
+
+    def problem(self, mark: Any, message: str, pointer: str = "") -> None:
+        self.problems.append(Problem(self.source, mark.line + 1, mark.column + 1, message, pointer))
+
+    def document(self) -> object:
+        loader = self.loader
+        loader.get_event()  # StreamStart
+        if loader.check_event(yaml.StreamEndEvent):
+            self.positions[""] = (1, 1)
+            return None  # an empty file: the schema says what is missing
+        loader.get_event()  # DocumentStart
+        root: object = None
+        stack = self.stack
+        while True:
+            event = loader.get_event()
+            kind = type(event)
+            if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                frame = stack.pop()
+                if frame.anchor is not None:
+                    self.open_anchors.discard(frame.anchor)
+                if not stack:
+                    break
+            elif stack and isinstance(stack[-1].container, dict) and stack[-1].key is None:
+                self.key(stack[-1], event)
+            else:
+                value = self.value(event)
+                if stack:
+                    top = stack[-1]
+                    if isinstance(top.container, list):
+                        top.container.append(value)
+                    else:
+                        if top.key is not None and top.key not in top.container:
+                            top.container[top.key] = value  # a duplicate key keeps its first value
+                        top.key = None
+                else:
+                    root = value
+                if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                    stack.append(self.pending)
+                elif not stack:
+                    break
+        loader.get_event()  # DocumentEnd
+        if not loader.check_event(yaml.StreamEndEvent):
+            extra = loader.peek_event().start_mark
+            self.problem(extra, "a history file holds one YAML document; found a second one here")
+        return root
+
+    def key(self, top: _Frame, event: Any) -> None:
+        """A mapping key: always a plain name (the text as written, so `yes:` is "yes")."""
+        mark = event.start_mark
+        if type(event) is not yaml.ScalarEvent:
+            self.problem(mark, "a mapping key must be a plain name, not a collection or an alias")
+            raise InputError(self.problems)
+        key: str = event.value
+        if event.tag not in (None, "!", _STR):
+            self.problem(mark, f"YAML tag {_short_tag(event.tag)!r} is not allowed on a key")
+        if key == "<<" and event.implicit[0]:  # plain, as a merge key is written
+            self.problem(mark, "YAML merge keys ('<<') are not supported; write the fields out")
+        pointer = f"{top.pointer}/{escape_segment(key)}"
+        where = (mark.line + 1, mark.column + 1)
+        first = top.key_lines.get(key)
+        if first is not None:
+            self.problem(mark, _duplicate(key, first), pointer)
+        else:
+            top.key_lines[key] = where
+        self.positions[pointer + "#key"] = where
+        top.key = key
+
+    def value(self, event: Any) -> object:
+        """The value an event starts; a collection's frame is left in ``self.pending``."""
+        stack = self.stack
+        mark = event.start_mark
+        if not stack:
+            pointer = ""
+        else:
+            top = stack[-1]
+            if isinstance(top.container, dict):
+                pointer = f"{top.pointer}/{escape_segment(top.key or '')}"
+            else:
+                pointer = f"{top.pointer}/{len(top.container)}"
+        self.positions[pointer] = (mark.line + 1, mark.column + 1)
+        kind = type(event)
+        value: object
+        if kind is yaml.ScalarEvent:
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            if tag not in (_STR, _INT, _FLOAT, _BOOL, _NULL):
+                self.problem(mark, _tag_refused(tag), pointer)
+                value = None
+            else:
+                try:
+                    value = _scalar(tag, event.value)
+                except ValueError:
+                    self.problem(mark, f"{event.value!r} is not a valid {_short_tag(tag)}", pointer)
+                    value = None
+        elif kind is yaml.AliasEvent:
+            if event.anchor in self.open_anchors:
+                self.problem(mark, f"alias *{event.anchor} refers to a collection that holds it")
+                raise InputError(self.problems)  # a cycle: nothing later could walk the data
+            if event.anchor not in self.anchors:
+                self.problem(mark, f"alias *{event.anchor} names no anchor defined before it")
+            return self.anchors.get(event.anchor)
+        else:
+            is_map = kind is yaml.MappingStartEvent
+            if event.tag not in (None, "!", _MAP if is_map else _SEQ):
+                self.problem(mark, _tag_refused(event.tag), pointer)
+            if len(stack) >= MAX_DEPTH:
+                self.problem(mark, f"nested more than {MAX_DEPTH} levels deep")
+                raise InputError(self.problems)
+            container: dict[str, object] | list[object] = {} if is_map else []
+            self.pending = _Frame(container, pointer)
+            value = container
+            if event.anchor is not None:
+                self.pending.anchor = event.anchor
+                self.open_anchors.add(event.anchor)
+        if event.anchor is not None:
+            self.anchors[event.anchor] = value
+        return value
+
+
+def _duplicate(key: str, first: tuple[int, int]) -> str:
+    return f"duplicate key {key!r}; first defined at line {first[0]}, column {first[1]}"
+
+
+def _tag_refused(tag: str) -> str:
+    return f"YAML tag {_short_tag(tag)!r} is not allowed: a history is plain data"
+
+
+# JSON tokens, enough to find where keys and values start in text json.loads already accepted.
+# A key and the start of its value are one token (group 1 the key, group 2 the value), which
+# halves the iterations of the loop below; commas and colons are never tokens on their own.
+_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_JSON_TOKEN = re.compile(
+    rf'({_STRING})\s*:\s*({_STRING}|[{{\[]|[^\s{{}}\[\],:"]+)'  # "key": value
+    rf'|([}}\]])'  # the end of a collection
+    rf'|{_STRING}|[{{\[]|[^\s{{}}\[\],:"]+'  # a value with no key: an item, or the root
+)
+
+
+class _JsonFrame:
+    __slots__ = ("count", "is_map", "keys", "pointer")
+
+    def __init__(self, pointer: str, is_map: bool) -> None:
+        self.pointer = pointer
+        self.is_map = is_map
+        self.count = 0  # sequences: items so far
+        self.keys: dict[str, tuple[int, int]] = {}
+
+
+def load_json(text: str, source: str, line_offset: int = 0) -> tuple[object, Positions]:
+    """Parse one JSON document (a ``.json`` file, or one line of a ``.jsonl`` file).
+
+    ``line_offset`` is added to every line, so that positions inside line N of a JSON Lines file
+    (``line_offset = N - 1``) point into the real file; columns count within that line.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        message = f"JSON syntax error: {exc.msg}"
+        raise InputError([Problem(source, exc.lineno + line_offset, exc.colno, message)]) from None
+    except (RecursionError, ValueError) as exc:  # deep nesting; an integer of 5,000 digits
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        problem = Problem(source, line_offset + 1, 1, f"cannot read JSON: {reason}")
+        raise InputError([problem]) from None
+    positions, problems = _json_positions(text, source, line_offset)
+    if problems:
+        raise InputError(problems)
+    return data, positions
+
+
+load_json_line = load_json
+
+
+def _json_positions(text: str, source: str, line_offset: int) -> tuple[Positions, list[Problem]]:
+    # The hot loop of a JSON Lines batch: kept flat, with slot-only frames.
+    positions: Positions = {}
+    problems: list[Problem] = []
+    single_line = "\n" not in text
+    line = line_offset + 1
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)] if not single_line else []
+
+    def where(offset: int) -> tuple[int, int]:
+        index = bisect.bisect_right(line_starts, offset) - 1
+        return line_offset + index + 1, offset - line_starts[index] + 1
+
+    stack: list[_JsonFrame] = []
+    for match in _JSON_TOKEN.finditer(text):
+        if match.lastindex == 3:
+            stack.pop()
+            continue
+        if match.lastindex == 2:  # "key": value
+            frame = stack[-1]
+            token = match.group(1)
+            key = json.loads(token) if "\\" in token else token[1:-1]
+            pointer = f"{frame.pointer}/{escape_segment(key)}"
+            offset = match.start()
+            at = (line, offset + 1) if single_line else where(offset)
+            seen = frame.keys.get(key)
+            if seen is not None:
+                problems.append(Problem(source, *at, _duplicate(key, seen), pointer))
+            else:
+                frame.keys[key] = at
+            positions[pointer + "#key"] = at
+            offset = match.start(2)
+            first = match.group(2)[0]
+        else:
+            if stack:
+                frame = stack[-1]
+                pointer = f"{frame.pointer}/{frame.count}"
+                frame.count += 1
+            else:
+                pointer = ""
+            offset = match.start()
+            first = text[offset]
+        at = (line, offset + 1) if single_line else where(offset)
+        positions[pointer] = at
+        if first in "{[":
+            if len(stack) >= MAX_DEPTH:
+                problems.append(Problem(source, *at, f"nested more than {MAX_DEPTH} levels deep"))
+                break
+            stack.append(_JsonFrame(pointer, first == "{"))
+    return positions, problems
+
+
+@dataclass(frozen=True)
+class Source:
+    """One history's text (or why it could not be read), named for error messages.
+
+    ``line_offset`` is the number of lines before the text in its file; ``format`` says how to
+    parse the text: ``jsonl`` is one line of a JSON Lines file (``line_offset`` = its line - 1).
+    """
+
+    name: str
+    text: str | None
+    line_offset: int = 0
+    problem: Problem | None = None
+    format: Format = "yaml"
+
+
+def iter_sources(paths: Sequence[str]) -> Iterator[Source]:
+    """Every history named by ``paths``: files, directories (recursively) or ``-`` for stdin.
+
+    Never raises for a bad path: the Source carries the problem instead, so one unreadable file
+    does not hide the others.
+    """
+    for path in paths:
+        if path == "-":
+            yield from _stdin_sources()
+        elif os.path.isdir(path):
+            found = False
+            for file in _walk(path):
+                found = True
+                yield from _file_sources(file)
+            if not found:
+                message = "no history files (*.yaml, *.yml, *.json, *.jsonl) in this directory"
+                yield Source(path, None, problem=Problem(path, 1, 1, message))
+        else:
+            yield from _file_sources(path)
+
+
+def _walk(directory: str) -> list[str]:
+    """History files under ``directory``, sorted; hidden folders (.git, .venv...) are skipped."""
+    found: list[str] = []
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(
+            os.path.join(root, f)
+            for f in files
+            if f.endswith(HISTORY_SUFFIXES) and not f.startswith(".")
+        )
+    return sorted(found, key=lambda p: Path(p).parts)
+
+
+def _format_of(path: str) -> Format:
+    if path.endswith(".jsonl"):
+        return "jsonl"
+    return "json" if path.endswith(".json") else "yaml"
+
+
+def _unreadable(name: str, reason: str) -> Source:
+    return Source(name, None, problem=Problem(name, 1, 1, f"cannot read: {reason}"))
+
+
+def _file_sources(path: str) -> Iterator[Source]:
+    form = _format_of(path)
+    try:
+        if form == "jsonl":
+            with open(path, "rb") as stream:  # line by line: memory stays flat for big batches
+                yield from _jsonl_sources(path, stream)
+            return
+        with open(path, "rb") as stream:
+            raw = stream.read()
+    except OSError as exc:
+        yield _unreadable(path, exc.strerror or str(exc))
+        return
+    yield _decoded(path, raw, 0, form)
+
+
+def _decoded(name: str, raw: bytes, line_offset: int, form: Format) -> Source:
+    try:
+        text = raw.decode("utf-8-sig" if line_offset == 0 else "utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = line_offset + before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        reason = f"cannot read: not UTF-8 text (byte 0x{raw[exc.start]:02x})"
+        problem = Problem(name, line, column, reason)
+        return Source(name, None, line_offset, problem, form)
+    return Source(name, text, line_offset, None, form)
+
+
+def _jsonl_sources(name: str, lines: Iterable[bytes]) -> Iterator[Source]:
+    for number, raw in enumerate(lines):
+        if raw.strip():
+            yield _decoded(name, raw.rstrip(b"\r\n"), number, "jsonl")
+
+
+def _stdin_sources() -> Iterator[Source]:
+    """Stdin holds one YAML/JSON document, or JSON Lines when its first two lines are objects."""
+    if sys.stdin is None or sys.stdin.closed:
+        yield _unreadable(STDIN_NAME, "there is no standard input")
+        return
+    stream = sys.stdin.buffer
+    head: list[bytes] = []
+    objects = 0
+    for raw in stream:
+        head.append(raw)
+        if raw.strip():
+            if not raw.lstrip().startswith(b"{"):
+                break
+            objects += 1
+            if objects == 2:
+                break
+    if objects == 2:
+        yield from _jsonl_sources(STDIN_NAME, _chain(head, stream))
+    else:
+        yield _decoded(STDIN_NAME, b"".join(head) + stream.read(), 0, "yaml")
+
+
+def _chain(head: list[bytes], rest: Iterable[bytes]) -> Iterator[bytes]:
+    yield from head
+    yield from rest
