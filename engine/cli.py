@@ -27,7 +27,9 @@ def parse_as_of(value: str | None) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time, e.g. 2026-11-25T12:00 or 2026-11-25T12:00-05:00") from None
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time, e.g. 2026-11-25T12:00 or 2026-11-25T12:00-05:00"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -58,17 +60,67 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option("--pack", default="interview-follow-up", show_default=True, metavar="NAME|PATH", help="Rule pack: a built-in name or a pack file.")
-@click.option("--as-of", "as_of", metavar="TIME", help="Audit time, ISO 8601 (default: now). Without an offset it is UTC.")
-@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True, help="Format of the main report.")
+@click.option(
+    "--pack",
+    default="interview-follow-up",
+    show_default=True,
+    metavar="NAME|PATH",
+    help="Rule pack: a built-in name or a pack file.",
+)
+@click.option(
+    "--as-of", "as_of", metavar="TIME", help="Audit time, ISO 8601 (default: now). Without an offset it is UTC."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(FORMATS)),
+    default="text",
+    show_default=True,
+    help="Format of the main report.",
+)
 @click.option("--output", "-o", metavar="FILE", help="Write the main report to FILE instead of stdout.")
-@click.option("--report", "reports", multiple=True, metavar="FORMAT=FILE", help="Also write a report in FORMAT to FILE (repeatable).")
-@click.option("--fail-on", type=click.Choice(FAIL_ON), default="error", show_default=True, help="Exit 1 when a violation of this severity or worse is found.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N", help="Worker processes for batches (default: CPU count).")
-@click.option("--waivers", metavar="FILE", type=click.Path(dir_okay=False), help="Accepted violations, with reason, approver and expiry.")
-@click.option("--engine", type=click.Choice(["durable", "reference"]), default="durable", show_default=True, help="Rules engine (reference: the independent cross-check).")
-def audit(paths: tuple[str, ...], pack: str, as_of: str | None, fmt: str, output: str | None, reports: tuple[str, ...],
-          fail_on: str, jobs: int | None, waivers: str | None, engine: str) -> None:
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    metavar="FORMAT=FILE",
+    help="Also write a report in FORMAT to FILE (repeatable).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a violation of this severity or worse is found.",
+)
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), metavar="N", help="Worker processes for batches (default: CPU count)."
+)
+@click.option(
+    "--waivers",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Accepted violations, with reason, approver and expiry.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["durable", "reference"]),
+    default="durable",
+    show_default=True,
+    help="Rules engine (reference: the independent cross-check).",
+)
+def audit(
+    paths: tuple[str, ...],
+    pack: str,
+    as_of: str | None,
+    fmt: str,
+    output: str | None,
+    reports: tuple[str, ...],
+    fail_on: str,
+    jobs: int | None,
+    waivers: str | None,
+    engine: str,
+) -> None:
     """Audit history files, directories (*.yaml, *.yml, *.json, *.jsonl, recursively) or - (stdin).
 
     \b
@@ -78,10 +130,18 @@ def audit(paths: tuple[str, ...], pack: str, as_of: str | None, fmt: str, output
     from .runner import AuditOptions, run_audit
 
     options = AuditOptions(
-        paths=paths, pack=pack, as_of=parse_as_of(as_of), format=fmt, output=output,
-        reports=parse_reports(reports), fail_on=fail_on, jobs=jobs, waivers=waivers, engine=engine,
+        paths=paths,
+        pack=pack,
+        as_of=parse_as_of(as_of),
+        format=fmt,
+        output=output,
+        reports=parse_reports(reports),
+        fail_on=fail_on,
+        jobs=jobs,
+        waivers=waivers,
+        engine=engine,
     )
-    sys.exit(run_audit(options, click.get_text_stream("stdout")))
+    sys.exit(run_audit(options, sys.stdout))
 
 
 @cli.command()
@@ -120,5 +180,7 @@ def main(argv: list[str] | None = None) -> Any:
     except Exception as exc:  # a bug of ours: say so briefly rather than dumping a traceback
         if os.environ.get("FOLLOWUP_DEBUG"):
             raise
-        click.echo(f"followup: internal error: {type(exc).__name__}: {exc} (set FOLLOWUP_DEBUG=1 for details)", err=True)
+        click.echo(
+            f"followup: internal error: {type(exc).__name__}: {exc} (set FOLLOWUP_DEBUG=1 for details)", err=True
+        )
         sys.exit(2)

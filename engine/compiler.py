@@ -73,7 +73,9 @@ class _Compiler:
             self.fields.setdefault(d.fact, {"ev"}).update(d.set)
 
     def error(self, loc: Location, message: str) -> None:
-        self.problems.append(Problem(loc.source or self.pack.source, loc.line or 1, loc.column or 1, message, loc.pointer))
+        self.problems.append(
+            Problem(loc.source or self.pack.source, loc.line or 1, loc.column or 1, message, loc.pointer)
+        )
 
     def run(self) -> CompiledPack:
         self.check_patterns()
@@ -89,8 +91,14 @@ class _Compiler:
             patterns, scope, rename = compiled
             sets = {k: self.expression(v, scope, rename, d.loc, f"field {k!r} of {d.fact}") for k, v in d.set.items()}
             ruleset[name] = {"all": patterns}
-            rules[name] = CompiledRule(name, stratum, "derive", fact=d.fact, set={k: v for k, v in sets.items() if v is not None},
-                                       aliases=tuple(a for a in scope if a != ASOF))
+            rules[name] = CompiledRule(
+                name,
+                stratum,
+                "derive",
+                fact=d.fact,
+                set={k: v for k, v in sets.items() if v is not None},
+                aliases=tuple(a for a in scope if a != ASOF),
+            )
         final = max(strata.values(), default=0) + 1
         for rule in self.pack.active_rules:
             for check in rule.checks:
@@ -102,15 +110,30 @@ class _Compiler:
                     patterns, scope, rename = compiled
                     where = f"rule {rule.id!r}"
                     subject = self.expression(check.subject, scope, rename, check.loc, f"{where}: subject")
-                    person = None if check.person is None else self.expression(check.person, scope, rename, check.loc, f"{where}: person")
-                    due = None if check.due is None else self.expression(check.due, scope, rename, check.loc, f"{where}: due")
+                    person = (
+                        None
+                        if check.person is None
+                        else self.expression(check.person, scope, rename, check.loc, f"{where}: person")
+                    )
+                    due = (
+                        None
+                        if check.due is None
+                        else self.expression(check.due, scope, rename, check.loc, f"{where}: due")
+                    )
                     if check.kind == "next_step" and check.due is None:
                         self.error(check.loc, f"{where}: a next step needs `due`")
                     message = self.message(check.message, scope, rename, check.loc, where, due is not None)
                     ruleset[name] = {"all": patterns}
                     rules[name] = CompiledRule(
-                        name, final, check.kind, rule.id, rule.severity if check.kind == "violation" else "info",
-                        subject=subject, person=person, due=due, message=message,
+                        name,
+                        final,
+                        check.kind,
+                        rule.id,
+                        rule.severity if check.kind == "violation" else "info",
+                        subject=subject,
+                        person=person,
+                        due=due,
+                        message=message,
                         aliases=tuple(a for a in scope if a != ASOF),
                     )
         # Facts that no rule matches would make durable_rules raise MessageNotHandledException;
@@ -129,7 +152,10 @@ class _Compiler:
                 try:
                     re.compile(item)
                 except re.error as exc:
-                    self.error(Location(self.pack.source, 1, 1, f"/patterns/{name}"), f"pattern {name!r}: {item!r} does not compile: {exc}")
+                    self.error(
+                        Location(self.pack.source, 1, 1, f"/patterns/{name}"),
+                        f"pattern {name!r}: {item!r} does not compile: {exc}",
+                    )
 
     def stratify(self) -> dict[str, int]:
         """Stratum of each derivation: 1 + the highest stratum of derived facts it matches."""
@@ -166,7 +192,9 @@ class _Compiler:
 
     # -- one branch -------------------------------------------------------------------------------
 
-    def branch(self, patterns: tuple[Pattern, ...], stratum: int, loc: Location) -> tuple[list[object], list[str], dict[str, str]] | None:
+    def branch(
+        self, patterns: tuple[Pattern, ...], stratum: int, loc: Location
+    ) -> tuple[list[object], list[str], dict[str, str]] | None:
         before = len(self.problems)
         self.alias_types = {ASOF: GATE}
         out: list[object] = [{ASOF: {"$and": [{"t": GATE}, {"n": stratum}]}}]
@@ -214,7 +242,9 @@ class _Compiler:
         for w in p.where:
             if w.field not in known:
                 hint = difflib.get_close_matches(w.field, sorted(known), n=1)
-                tip = f"; did you mean {hint[0]!r}?" if hint else f" ({p.fact} has: {', '.join(sorted(known - {'ev'}))})"
+                tip = (
+                    f"; did you mean {hint[0]!r}?" if hint else f" ({p.fact} has: {', '.join(sorted(known - {'ev'}))})"
+                )
                 self.error(p.loc, f"{p.fact} has no field {w.field!r}{tip}")
                 continue
             test = self.test(w, p, scope, rename)
@@ -242,7 +272,9 @@ class _Compiler:
             return {"$ex" if w.value else "$nex": {w.field: 1}}
         return None
 
-    def expression(self, text: str, scope: list[str], rename: dict[str, str], loc: Location, what: str) -> ex.Expr | None:
+    def expression(
+        self, text: str, scope: list[str], rename: dict[str, str], loc: Location, what: str
+    ) -> ex.Expr | None:
         try:
             parsed = ex.resolve(ex.parse(text), self.params, frozenset(scope) | frozenset(rename))
         except ex.ExprError as exc:
@@ -271,14 +303,22 @@ class _Compiler:
             known = self.fields.get(fact or "", set()) | ({"at", "n"} if fact == GATE else set())
             if e.field is not None and fact is not None and e.field not in known:
                 hint = difflib.get_close_matches(e.field, sorted(known), n=1)
-                tip = f"; did you mean {e.alias}.{hint[0]}?" if hint else f" ({fact} has: {', '.join(sorted(known - {'ev'}))})"
+                tip = (
+                    f"; did you mean {e.alias}.{hint[0]}?"
+                    if hint
+                    else f" ({fact} has: {', '.join(sorted(known - {'ev'}))})"
+                )
                 self.error(loc, f"{what}: {e.alias} is a {fact}, which has no field {e.field!r}{tip}")
             return ex.Ref(alias, e.field)
         if isinstance(e, ex.BinOp):
-            return ex.BinOp(e.op, self._rename(e.left, scope, rename, loc, what), self._rename(e.right, scope, rename, loc, what))
+            return ex.BinOp(
+                e.op, self._rename(e.left, scope, rename, loc, what), self._rename(e.right, scope, rename, loc, what)
+            )
         return e
 
-    def message(self, text: str, scope: list[str], rename: dict[str, str], loc: Location, where: str, has_due: bool) -> tuple[tpl.Part, ...]:
+    def message(
+        self, text: str, scope: list[str], rename: dict[str, str], loc: Location, where: str, has_due: bool
+    ) -> tuple[tpl.Part, ...]:
         try:
             parts = tpl.parse(text)
         except tpl.TemplateError as exc:
@@ -295,5 +335,9 @@ class _Compiler:
             except ex.ExprError as exc:
                 self.error(loc, f"{where}: message placeholder refers to nothing: {exc}{self._hint(str(exc), names)}")
                 continue
-            out.append(tpl.Placeholder(ex.fold(self._rename(resolved, names, rename, loc, f"{where}: message")), part.filter, part.args))
+            out.append(
+                tpl.Placeholder(
+                    ex.fold(self._rename(resolved, names, rename, loc, f"{where}: message")), part.filter, part.args
+                )
+            )
         return tuple(out)

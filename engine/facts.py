@@ -23,8 +23,19 @@ FACT_FIELDS: Mapping[str, tuple[str, ...]] = {
     "met": ("interview", "person", "name", "role", "at", "start"),
     "member": ("interview", "person", "name"),
     "person": ("person", "name", "role", "company", "co"),
-    "email": ("key", "at", "direction", "about", "purpose", "proofread", "person", "name", "to_names",
-              "subject", *CONTENT_FLAGS),
+    "email": (
+        "key",
+        "at",
+        "direction",
+        "about",
+        "purpose",
+        "proofread",
+        "person",
+        "name",
+        "to_names",
+        "subject",
+        *CONTENT_FLAGS,
+    ),
     "call": ("key", "at", "direction", "about", "purpose", "person", "name", "to_names"),
     "note": ("key", "at", "about", "to_names"),
     "to": ("event", "via", "person", "name", "at", "about", "purpose"),
@@ -97,9 +108,9 @@ def history_facts(history: History, patterns: Patterns) -> list[dict[str, object
     """Every base fact of a history, in time order (ties keep file order)."""
     people = {p.id: p for p in history.people}
     interviews = {e.id: e for e in history.events if e.type == "interview"}
-    companies = sorted({_fold(e.get("company")) for e in interviews.values()} | {
-        _fold(p.company) for p in history.people if p.company
-    })
+    companies = sorted(
+        {_fold(e.get("company")) for e in interviews.values()} | {_fold(p.company) for p in history.people if p.company}
+    )
     facts: list[dict[str, object]] = []
 
     def name(pid: object) -> str:
@@ -124,8 +135,14 @@ def _company_of(event: Event, interviews: Mapping[str, Event]) -> str | None:
     return None if about is None else str(about.get("company"))
 
 
-def _event_facts(event: Event, history: History, interviews: Mapping[str, Event], companies: list[str],
-                 patterns: Patterns, name: object) -> list[dict[str, object]]:
+def _event_facts(
+    event: Event,
+    history: History,
+    interviews: Mapping[str, Event],
+    companies: list[str],
+    patterns: Patterns,
+    name: object,
+) -> list[dict[str, object]]:
     assert callable(name)
     at = epoch(event.at)
     base: dict[str, object] = {"t": event.type, "ev": event.id, "key": event.id, "at": at}
@@ -146,10 +163,21 @@ def _event_facts(event: Event, history: History, interviews: Mapping[str, Event]
         members.update(dict.fromkeys(p.id for p in history.people if p.company and _fold(p.company) == _fold(company)))
         for pid in met:
             person = history.person(pid)
-            out.append({"t": "met", "ev": event.id, "interview": event.id, "person": pid, "name": name(pid),
-                        "role": person.role if person else "other", "at": at, "start": start})
-        out.extend({"t": "member", "ev": event.id, "interview": event.id, "person": pid, "name": name(pid)}
-                   for pid in members)
+            out.append(
+                {
+                    "t": "met",
+                    "ev": event.id,
+                    "interview": event.id,
+                    "person": pid,
+                    "name": name(pid),
+                    "role": person.role if person else "other",
+                    "at": at,
+                    "start": start,
+                }
+            )
+        out.extend(
+            {"t": "member", "ev": event.id, "interview": event.id, "person": pid, "name": name(pid)} for pid in members
+        )
     elif kind in ("email", "call", "note"):
         direction = "sent" if kind == "note" else str(event.get("direction", "sent"))
         if kind != "note":
@@ -165,7 +193,15 @@ def _event_facts(event: Event, history: History, interviews: Mapping[str, Event]
             if recipients:
                 base.update(person=recipients[0], name=name(recipients[0]))
             for pid in recipients:
-                fact = {"t": "to", "ev": event.id, "event": event.id, "via": kind, "person": pid, "name": name(pid), "at": at}
+                fact = {
+                    "t": "to",
+                    "ev": event.id,
+                    "event": event.id,
+                    "via": kind,
+                    "person": pid,
+                    "name": name(pid),
+                    "at": at,
+                }
                 if about is not None:
                     fact["about"] = str(about)
                 if kind != "note":
@@ -175,15 +211,26 @@ def _event_facts(event: Event, history: History, interviews: Mapping[str, Event]
             sender = event.get("from")
             if sender is not None:
                 base.update(person=str(sender), name=name(sender))
-                fact = {"t": "received", "ev": event.id, "key": event.id, "via": kind, "person": str(sender),
-                        "name": name(sender), "at": at, "purpose": base["purpose"]}
+                fact = {
+                    "t": "received",
+                    "ev": event.id,
+                    "key": event.id,
+                    "via": kind,
+                    "person": str(sender),
+                    "name": name(sender),
+                    "at": at,
+                    "purpose": base["purpose"],
+                }
                 if about is not None:
                     fact["about"] = str(about)
                 out.append(fact)
     elif kind == "social":
         body = str(event.get("body") or "")
-        base.update(action=str(event.get("action")), network=str(event.get("network", "social media")),
-                    interview_word=patterns.matches("interview", body))
+        base.update(
+            action=str(event.get("action")),
+            network=str(event.get("network", "social media")),
+            interview_word=patterns.matches("interview", body),
+        )
         if event.get("target") is not None:
             base["target"] = str(event.get("target"))
         out.extend(_mentions(event.id, body, companies))
@@ -192,14 +239,14 @@ def _event_facts(event: Event, history: History, interviews: Mapping[str, Event]
         base.update(person=ref, name=name(ref))
         if kind == "reference_contact":
             base["request"] = str(event.get("request", "heads_up"))
-        company = _company_of(event, interviews)
-        if company is not None:
-            base.update(company=company, co=_fold(company))
+        named = _company_of(event, interviews)
+        if named is not None:
+            base.update(company=named, co=_fold(named))
     elif kind == "decision":
         base["outcome"] = str(event.get("outcome"))
-        company = _company_of(event, interviews)
-        if company is not None:
-            base.update(company=company, co=_fold(company))
+        named = _company_of(event, interviews)
+        if named is not None:
+            base.update(company=named, co=_fold(named))
     return out
 
 
@@ -218,5 +265,8 @@ def _email_content(fact: dict[str, object], event: Event, patterns: Patterns) ->
 
 def _mentions(event_id: str, body: str, companies: list[str]) -> list[dict[str, object]]:
     folded = body.casefold()
-    return [{"t": "mention", "ev": event_id, "event": event_id, "company": co, "co": co}
-            for co in companies if co and co in folded]
+    return [
+        {"t": "mention", "ev": event_id, "event": event_id, "company": co, "co": co}
+        for co in companies
+        if co and co in folded
+    ]

@@ -23,34 +23,47 @@ KIND_ORDER = {"violation": 0, "next_step": 1}
 def build_findings(compiled: CompiledPack, firings: Iterable[Firing], history: History) -> tuple[Finding, ...]:
     tz = ZoneInfo(history.timezone)
     times = {e.id: e.at.timestamp() for e in history.events}
-    best: dict[tuple[str, str, str, str | None], tuple[tuple[tuple[float, str], ...], Finding]] = {}
+    # First choose one firing per finding, then render only those (rendering is the costly part).
+    best: dict[tuple[str, str, str, str | None], tuple[tuple[tuple[float, str], ...], Firing, tuple[str, ...]]] = {}
     for firing in firings:
         rule = compiled.rules[firing.rule]
-        bindings: dict[str, Mapping[str, object]] = dict(firing.bindings)
+        bindings = firing.bindings
         subject = str(ex.evaluate(rule.subject, bindings)) if rule.subject else ""
         person_value = ex.evaluate(rule.person, bindings) if rule.person else None
         person = None if person_value is None else str(person_value)
-        due_value = ex.evaluate(rule.due, bindings) if rule.due is not None else None
-        due = None
-        if isinstance(due_value, int | float) and rule.kind == "next_step":
-            due = datetime.fromtimestamp(due_value, UTC).astimezone(tz)
-            bindings["due"] = {"at": due_value}
         evidence = _evidence(subject, rule.aliases, bindings)
-        finding = Finding(
-            rule=rule.rule_id,
-            kind=rule.kind,  # type: ignore[arg-type]  # violation or next_step, never derive
-            severity=rule.severity,  # type: ignore[arg-type]
-            subject=subject,
-            person=person,
-            events=evidence,
-            due=due,
-            message=tpl.render(rule.message, bindings, tz),
-        )
         rank = tuple(sorted(((times.get(e, 0.0), e) for e in evidence), reverse=True))
-        key = (finding.rule, finding.kind, subject, person)
+        key = (rule.rule_id, rule.kind, subject, person)
         if key not in best or rank > best[key][0]:
-            best[key] = (rank, finding)
-    return tuple(sorted((f for _, f in best.values()), key=lambda f: sort_key(f, times)))
+            best[key] = (rank, firing, evidence)
+    findings = [_finding(compiled, firing, key, evidence, tz) for key, (_, firing, evidence) in best.items()]
+    return tuple(sorted(findings, key=lambda f: sort_key(f, times)))
+
+
+def _finding(
+    compiled: CompiledPack,
+    firing: Firing,
+    key: tuple[str, str, str, str | None],
+    evidence: tuple[str, ...],
+    tz: ZoneInfo,
+) -> Finding:
+    rule = compiled.rules[firing.rule]
+    bindings: dict[str, Mapping[str, object]] = dict(firing.bindings)
+    due_value = ex.evaluate(rule.due, bindings) if rule.due is not None else None
+    due = None
+    if isinstance(due_value, int | float) and rule.kind == "next_step":
+        due = datetime.fromtimestamp(due_value, UTC).astimezone(tz)
+        bindings["due"] = {"at": due_value}
+    return Finding(
+        rule=rule.rule_id,
+        kind=rule.kind,  # type: ignore[arg-type]  # violation or next_step, never derive
+        severity=rule.severity,  # type: ignore[arg-type]
+        subject=key[2],
+        person=key[3],
+        events=evidence,
+        due=due,
+        message=tpl.render(rule.message, bindings, tz),
+    )
 
 
 def _evidence(subject: str, aliases: tuple[str, ...], bindings: Mapping[str, Mapping[str, object]]) -> tuple[str, ...]:

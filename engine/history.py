@@ -571,6 +571,10 @@ def read_history(source: Source, as_of: datetime) -> History | InputError:
         problem = source.problem or Problem(source.name, 1, 1, "cannot read")
         return InputError([problem])
     try:
+        if source.format == "jsonl":
+            fast = _fast_jsonl(source, as_of)
+            if fast is not None:
+                return fast
         if source.format == "yaml":
             data, positions = load_document(source.text, source.name)
         else:
@@ -579,6 +583,36 @@ def read_history(source: Source, as_of: datetime) -> History | InputError:
         return parse_history(data, positions, source.name, as_of, jsonl_offset)
     except InputError as error:
         return error
+
+
+class _NotPlainJson(Exception):
+    """A duplicate key or a non-finite number: leave it to the located loader to explain."""
+
+
+def _refuse_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _NotPlainJson
+    return result
+
+
+def _refuse_constant(name: str) -> object:
+    raise _NotPlainJson
+
+
+def _fast_jsonl(source: Source, as_of: datetime) -> History | None:
+    """The batch hot path: a valid JSON Lines history needs no position table.
+
+    Every event of a JSONL line is on that line, so the line is position enough (SARIF and the
+    other reports point at it). Anything that fails here is redone by the located loader, which
+    words the errors with line and column; so the fast path never changes what is reported.
+    """
+    assert source.text is not None
+    try:
+        data = json.loads(source.text, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant)
+        return parse_history(data, {"": (source.line_offset + 1, 1)}, source.name, as_of, source.line_offset)
+    except (_NotPlainJson, ValueError, InputError, RecursionError):
+        return None
 
 
 def load_histories(paths: Sequence[str], as_of: datetime) -> Iterator[History | InputError]:

@@ -4,7 +4,7 @@ optional filter (``time``, ``date``, ``duration``, ``words``, ``missing:flag,fla
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -93,18 +93,20 @@ def render(parts: tuple[Part, ...], bindings: Mapping[str, Mapping[str, object]]
 
 
 def _apply(part: Placeholder, value: object, tz: ZoneInfo) -> str:
-    formatters: Mapping[str, Callable[[object], str]] = {
-        "time": lambda v: format_time(float(v), tz),  # type: ignore[arg-type]
-        "date": lambda v: format_date(float(v), tz),  # type: ignore[arg-type]
-        "duration": lambda v: _duration(float(v)),  # type: ignore[arg-type]
-        "words": lambda v: str(v).replace("_", " "),
-    }
-    if part.filter == "missing":
+    name = part.filter
+    if name is None:
+        return "" if value is None else str(value)
+    if name == "missing":
         fact = value if isinstance(value, Mapping) else {}
         missing = [FLAG_WORDS.get(a, a.replace("_", " ")) for a in part.args if not fact.get(a)]
         if len(missing) > 1:
             return ", ".join(missing[:-1]) + " and " + missing[-1]
         return "".join(missing)
-    if part.filter is None:
-        return "" if value is None else str(value)
-    return formatters[part.filter](value)
+    if name == "words":
+        return str(value).replace("_", " ")
+    number = float(value)  # type: ignore[arg-type]  # the compiler only lets numbers reach these
+    if name == "time":
+        return format_time(number, tz)
+    if name == "date":
+        return format_date(number, tz)
+    return _duration(number)

@@ -7,17 +7,22 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
-
 from followup.audit import Auditor
 from followup.history import parse_history
 from followup.model import Finding, History
 from followup.pack import load_pack
+from hypothesis import HealthCheck, settings
 
-settings.register_profile("ci", deadline=None, database=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.register_profile("dev", deadline=None, max_examples=50,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile(
+    "ci",
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "dev", deadline=None, max_examples=50, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,14 +43,20 @@ def reference_auditor(default_pack):  # type: ignore[no-untyped-def]
     return Auditor.for_pack(default_pack, engine="reference")
 
 
-def make_history(events: list[dict[str, object]], people: list[dict[str, object]] | None = None,
-                 timezone: str = "UTC", as_of: datetime | None = None) -> History:
+def make_history(
+    events: list[dict[str, object]],
+    people: list[dict[str, object]] | None = None,
+    timezone: str = "UTC",
+    as_of: datetime | None = None,
+) -> History:
     """A history document with the usual cast (Kim at Acme, Bo at Globex, Sam the reference)."""
     doc = {
         "version": 1,
         "timezone": timezone,
         "candidate": {"name": "Jane Doe"},
-        "people": people if people is not None else [
+        "people": people
+        if people is not None
+        else [
             {"id": "kim", "name": "Kim Lee", "role": "interviewer", "company": "Acme"},
             {"id": "ray", "name": "Ray Fox", "role": "recruiter", "company": "Acme"},
             {"id": "bo", "name": "Bo Chan", "role": "interviewer", "company": "Globex"},
@@ -59,5 +70,8 @@ def make_history(events: list[dict[str, object]], people: list[dict[str, object]
 
 def summary(findings: tuple[Finding, ...], rule: str | None = None) -> list[tuple[object, ...]]:
     """Findings as comparable tuples (rule, kind, subject, person, due ISO)."""
-    return [(f.rule, f.kind, f.subject, f.person, f.due.isoformat() if f.due else None)
-            for f in findings if rule is None or f.rule == rule]
+    return [
+        (f.rule, f.kind, f.subject, f.person, f.due.isoformat() if f.due else None)
+        for f in findings
+        if rule is None or f.rule == rule
+    ]

@@ -13,7 +13,14 @@ import pytest
 from conftest import make_history, summary
 
 END = datetime.fromisoformat("2026-11-02T11:00+00:00")  # the interview's end: the clock start
-INTERVIEW = {"id": "i1", "at": "2026-11-02T10:00Z", "ends": "2026-11-02T11:00Z", "type": "interview", "company": "Acme", "with": ["kim"]}
+INTERVIEW = {
+    "id": "i1",
+    "at": "2026-11-02T10:00Z",
+    "ends": "2026-11-02T11:00Z",
+    "type": "interview",
+    "company": "Acme",
+    "with": ["kim"],
+}
 SECOND = timedelta(seconds=1)
 DAY, WEEK = timedelta(days=1), timedelta(days=7)
 
@@ -25,7 +32,15 @@ def iso(moment: datetime) -> str:
 @pytest.mark.parametrize(("offset", "late"), [(-SECOND, False), (timedelta(0), False), (SECOND, True)])
 def test_thank_you_email_deadline(auditor, offset, late):  # type: ignore[no-untyped-def]
     sent = END + DAY + offset
-    email = {"id": "e1", "at": iso(sent), "type": "email", "direction": "sent", "to": "kim", "about": "i1", "purpose": "thank_you"}
+    email = {
+        "id": "e1",
+        "at": iso(sent),
+        "type": "email",
+        "direction": "sent",
+        "to": "kim",
+        "about": "i1",
+        "purpose": "thank_you",
+    }
     as_of = END + 10 * DAY
     result = auditor.audit(make_history([INTERVIEW, email], as_of=as_of), as_of)
     got = summary(result.findings, "thank-you-email-within-24h")
@@ -33,7 +48,9 @@ def test_thank_you_email_deadline(auditor, offset, late):  # type: ignore[no-unt
     assert summary(result.findings, "send-thank-you-email") == []
 
 
-@pytest.mark.parametrize(("offset", "kind"), [(-SECOND, "next_step"), (timedelta(0), "next_step"), (SECOND, "violation")])
+@pytest.mark.parametrize(
+    ("offset", "kind"), [(-SECOND, "next_step"), (timedelta(0), "next_step"), (SECOND, "violation")]
+)
 def test_missing_thank_you_flips_from_next_step_to_violation(auditor, offset, kind):  # type: ignore[no-untyped-def]
     as_of = END + DAY + offset
     result = auditor.audit(make_history([INTERVIEW], as_of=as_of), as_of)
@@ -43,27 +60,47 @@ def test_missing_thank_you_flips_from_next_step_to_violation(auditor, offset, ki
 
 @pytest.mark.parametrize(("offset", "early"), [(-SECOND, True), (timedelta(0), False), (SECOND, False)])
 def test_check_in_a_week_after_the_interview(auditor, offset, early):  # type: ignore[no-untyped-def]
-    call = {"id": "c1", "at": iso(END + WEEK + offset), "type": "call", "direction": "sent", "to": "kim", "purpose": "check_in"}
+    call = {
+        "id": "c1",
+        "at": iso(END + WEEK + offset),
+        "type": "call",
+        "direction": "sent",
+        "to": "kim",
+        "purpose": "check_in",
+    }
     as_of = END + 20 * DAY
     result = auditor.audit(make_history([INTERVIEW, call], as_of=as_of), as_of)
-    assert summary(result.findings, "no-early-check-in") == ([("no-early-check-in", "violation", "c1", None, None)] if early else [])
+    assert summary(result.findings, "no-early-check-in") == (
+        [("no-early-check-in", "violation", "c1", None, None)] if early else []
+    )
 
 
 @pytest.mark.parametrize(("offset", "early"), [(-SECOND, True), (timedelta(0), False), (SECOND, False)])
 def test_check_in_a_week_after_hearing_back(auditor, offset, early):  # type: ignore[no-untyped-def]
     reply_at = END + 2 * DAY
     reply = {"id": "r1", "at": iso(reply_at), "type": "email", "direction": "received", "from": "ray"}
-    call = {"id": "c1", "at": iso(reply_at + WEEK + offset), "type": "call", "direction": "sent", "to": "kim", "purpose": "check_in"}
+    call = {
+        "id": "c1",
+        "at": iso(reply_at + WEEK + offset),
+        "type": "call",
+        "direction": "sent",
+        "to": "kim",
+        "purpose": "check_in",
+    }
     as_of = END + 20 * DAY
     result = auditor.audit(make_history([INTERVIEW, reply, call], as_of=as_of), as_of)
-    assert summary(result.findings, "no-early-check-in") == ([("no-early-check-in", "violation", "c1", None, None)] if early else [])
+    assert summary(result.findings, "no-early-check-in") == (
+        [("no-early-check-in", "violation", "c1", None, None)] if early else []
+    )
 
 
 @pytest.mark.parametrize("offset", [-SECOND, timedelta(0), SECOND])
 def test_check_in_next_step_is_due_a_week_after_the_waiting_start(auditor, offset):  # type: ignore[no-untyped-def]
     as_of = END + WEEK + offset
     result = auditor.audit(make_history([INTERVIEW], as_of=as_of), as_of)
-    assert summary(result.findings, "check-in-after-a-week") == [("check-in-after-a-week", "next_step", "i1", None, (END + WEEK).isoformat())]
+    assert summary(result.findings, "check-in-after-a-week") == [
+        ("check-in-after-a-week", "next_step", "i1", None, (END + WEEK).isoformat())
+    ]
 
 
 @pytest.mark.parametrize(("offset", "noted"), [(-SECOND, False), (timedelta(0), False), (SECOND, True)])
@@ -71,8 +108,12 @@ def test_note_must_come_after_the_interview_started(auditor, offset, noted):  # 
     start = datetime.fromisoformat("2026-11-02T10:00+00:00")
     note = {"id": "n1", "at": iso(start + offset), "type": "note", "to": "kim"}
     as_of = END + DAY
-    result = auditor.audit(make_history([INTERVIEW, note], as_of=as_of) if offset >= timedelta(0) else
-                           make_history([note, INTERVIEW], as_of=as_of), as_of)
+    result = auditor.audit(
+        make_history([INTERVIEW, note], as_of=as_of)
+        if offset >= timedelta(0)
+        else make_history([note, INTERVIEW], as_of=as_of),
+        as_of,
+    )
     expected = [] if noted else [("handwritten-thank-you-note", "next_step", "i1", "kim", (END + 3 * DAY).isoformat())]
     assert summary(result.findings, "handwritten-thank-you-note") == expected
 
@@ -80,7 +121,13 @@ def test_note_must_come_after_the_interview_started(auditor, offset, noted):  # 
 @pytest.mark.parametrize(("offset", "warned"), [(-SECOND, True), (timedelta(0), False), (SECOND, False)])
 def test_heads_up_must_come_before_the_reference_check(auditor, offset, warned):  # type: ignore[no-untyped-def]
     check_at = END + 3 * DAY
-    heads_up = {"id": "h1", "at": iso(check_at + offset), "type": "reference_contact", "reference": "sam", "about": "i1"}
+    heads_up = {
+        "id": "h1",
+        "at": iso(check_at + offset),
+        "type": "reference_contact",
+        "reference": "sam",
+        "about": "i1",
+    }
     check = {"id": "k1", "at": iso(check_at), "type": "reference_check", "reference": "sam", "company": "Acme"}
     as_of = END + 10 * DAY
     result = auditor.audit(make_history([INTERVIEW, heads_up, check], as_of=as_of), as_of)

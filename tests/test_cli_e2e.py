@@ -39,8 +39,18 @@ def test_violations_exit_1_and_fail_on_levels() -> None:
 
 
 def test_json_report_matches_its_schema_and_the_spec() -> None:
-    done = run("audit", "examples/jane.yaml", "examples/struggling.yaml", "examples/broken.yaml",
-               "--as-of", AS_OF, "--format", "json", "--jobs", "1")
+    done = run(
+        "audit",
+        "examples/jane.yaml",
+        "examples/struggling.yaml",
+        "examples/broken.yaml",
+        "--as-of",
+        AS_OF,
+        "--format",
+        "json",
+        "--jobs",
+        "1",
+    )
     assert done.returncode == 2  # one invalid history: exit 2, the good ones fully reported
     report = json.loads(done.stdout)
     jsonschema.Draft202012Validator(report_schema()).validate(report)
@@ -59,16 +69,19 @@ def test_input_errors_are_located_and_exit_2() -> None:
     assert "Traceback" not in done.stdout + done.stderr
 
 
-@pytest.mark.parametrize(("name", "content"), [
-    ("empty.yaml", ""),
-    ("list.yaml", "- 1\n- 2\n"),
-    ("binary.json", "\x00\x01\x02garbage"),
-    ("deep.json", "[" * 5000 + "]" * 5000),
-    ("tags.yaml", "!!python/object/apply:os.system ['echo hacked']\n"),
-    ("dupe.yaml", "version: 1\nversion: 1\n"),
-    ("bad.jsonl", '{"version": 1}\nnot json\n'),
-    ("huge-number.json", '{"version": 1e999}'),
-])
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("empty.yaml", ""),
+        ("list.yaml", "- 1\n- 2\n"),
+        ("binary.json", "\x00\x01\x02garbage"),
+        ("deep.json", "[" * 5000 + "]" * 5000),
+        ("tags.yaml", "!!python/object/apply:os.system ['echo hacked']\n"),
+        ("dupe.yaml", "version: 1\nversion: 1\n"),
+        ("bad.jsonl", '{"version": 1}\nnot json\n'),
+        ("huge-number.json", '{"version": 1e999}'),
+    ],
+)
 def test_no_input_produces_a_traceback(tmp_path: Path, name: str, content: str) -> None:
     path = tmp_path / name
     path.write_text(content)
@@ -105,22 +118,37 @@ def test_schema_command_prints_valid_json() -> None:
 def test_wheel_installs_and_audits_without_a_checkout(tmp_path: Path) -> None:
     """Build the wheel, install it in a fresh venv outside the checkout, audit a copied example."""
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     [wheel] = dist.glob("followup-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True, capture_output=True, timeout=900)
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True, capture_output=True, timeout=900
+    )
     work = tmp_path / "elsewhere"
     work.mkdir()
     shutil.copy(ROOT / "examples" / "struggling.yaml", work / "tom.yaml")
-    done = subprocess.run([str(venv / "bin" / "followup"), "audit", "tom.yaml", "--as-of", AS_OF, "--format", "json"],
-                          capture_output=True, text=True, cwd=work, timeout=120)
+    done = subprocess.run(
+        [str(venv / "bin" / "followup"), "audit", "tom.yaml", "--as-of", AS_OF, "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        timeout=120,
+    )
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
     assert report["pack"]["name"] == "interview-follow-up"
     assert report["summary"]["violations"] == 12
-    listed = subprocess.run([str(venv / "bin" / "followup"), "pack", "list"], capture_output=True, text=True, cwd=work, timeout=60)
+    listed = subprocess.run(
+        [str(venv / "bin" / "followup"), "pack", "list"], capture_output=True, text=True, cwd=work, timeout=60
+    )
     assert "interview-follow-up" in listed.stdout
-    schema = subprocess.run([str(venv / "bin" / "followup"), "schema", "report"], capture_output=True, text=True, cwd=work, timeout=60)
+    schema = subprocess.run(
+        [str(venv / "bin" / "followup"), "schema", "report"], capture_output=True, text=True, cwd=work, timeout=60
+    )
     assert json.loads(schema.stdout)["title"] == "followup JSON report"

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from followup.compiler import compile_pack
 from followup.errors import InputError
 from followup.pack import load_pack
@@ -31,7 +30,9 @@ GATE = {"asof": {"$and": [{"t": "$gate"}, {"n": 1}]}}
 
 
 def test_deadline_relative_to_another_match_uses_the_parameter(tmp_path: Path) -> None:
-    c = compile_text(tmp_path, """rules:
+    c = compile_text(
+        tmp_path,
+        """rules:
   - id: late
     title: t
     rationale: r
@@ -42,16 +43,27 @@ def test_deadline_relative_to_another_match_uses_the_parameter(tmp_path: Path) -
         - {fact: email, as: e, where: {about: i.key, at: {after: i.start + within}}}
       subject: e.key
       message: "{e.at - i.start - within|duration} late"
-""")
+""",
+    )
     assert rule_all(c, "late:violation:0") == [
         GATE,
         {"i": {"$and": [{"t": "interview"}]}},
-        {"e": {"$and": [{"t": "email"}, {"about": {"i": "key"}}, {"$gt": {"at": {"$add": {"$l": {"i": "start"}, "$r": 86400}}}}]}},
+        {
+            "e": {
+                "$and": [
+                    {"t": "email"},
+                    {"about": {"i": "key"}},
+                    {"$gt": {"at": {"$add": {"$l": {"i": "start"}, "$r": 86400}}}},
+                ]
+            }
+        },
     ]
 
 
 def test_absence_by_the_audit_time_is_gated(tmp_path: Path) -> None:
-    c = compile_text(tmp_path, """rules:
+    c = compile_text(
+        tmp_path,
+        """rules:
   - id: missing
     title: t
     rationale: r
@@ -62,7 +74,8 @@ def test_absence_by_the_audit_time_is_gated(tmp_path: Path) -> None:
         - {none: email, where: {about: i.key}}
       subject: i.key
       message: m
-""")
+""",
+    )
     assert rule_all(c, "missing:violation:0") == [
         GATE,
         {"i": {"$and": [{"t": "interview"}, {"$lt": {"start": {"$sub": {"$l": {"asof": "at"}, "$r": 86400}}}}]}},
@@ -71,7 +84,9 @@ def test_absence_by_the_audit_time_is_gated(tmp_path: Path) -> None:
 
 
 def test_nth_expands_to_a_join_with_strictly_increasing_times(tmp_path: Path) -> None:
-    c = compile_text(tmp_path, """rules:
+    c = compile_text(
+        tmp_path,
+        """rules:
   - id: again
     title: t
     rationale: r
@@ -82,7 +97,8 @@ def test_nth_expands_to_a_join_with_strictly_increasing_times(tmp_path: Path) ->
         - {fact: call, as: c, nth: most + 1, where: {about: i.key, purpose: {in: [check_in, other]}}}
       subject: c.key
       message: m
-""")
+""",
+    )
     patterns = rule_all(c, "again:violation:0")
     assert [next(iter(p)) for p in patterns] == ["asof", "i", "c__1", "c__2"]
     second = patterns[3]["c__2"]["$and"]
@@ -95,7 +111,9 @@ def test_nth_expands_to_a_join_with_strictly_increasing_times(tmp_path: Path) ->
 
 
 def test_derived_facts_are_stratified(tmp_path: Path) -> None:
-    c = compile_text(tmp_path, """derive:
+    c = compile_text(
+        tmp_path,
+        """derive:
   - fact: ok
     when: [{fact: email, as: e, where: {purpose: thank_you}}]
     set: {email: e.key, at: e.at}
@@ -111,7 +129,8 @@ rules:
       when: [{fact: interview, as: i}, {none: ok2}]
       subject: i.key
       message: m
-""")
+""",
+    )
     assert c.strata == 3
     assert c.rules["derive:ok:0"].stratum == 1
     assert c.rules["derive:ok2:1"].stratum == 2
@@ -138,22 +157,36 @@ def test_definition_is_a_fresh_copy() -> None:
     assert compiled.definition()["$sink"]
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ("rules:\n  - {id: x, title: t, rationale: r, severity: error, violation: {when: [{fact: interviw, as: i}], subject: i.key, message: m}}\n",
-     "unknown fact type 'interviw'; did you mean 'interview'?"),
-    ("rules:\n  - {id: x, title: t, rationale: r, severity: error, violation: {when: [{fact: interview, as: i, where: {compny: Acme}}], subject: i.key, message: m}}\n",
-     "interview has no field 'compny'; did you mean 'company'?"),
-    ("rules:\n  - {id: x, title: t, rationale: r, severity: error, violation: {when: [{fact: interview, as: i, where: {at: {after: asof.at + withn}}}], subject: i.key, message: m}}\n",
-     "unknown name 'withn'; did you mean 'within'?"),
-    ("rules:\n  - {id: x, title: t, rationale: r, severity: error, violation: {when: [{fact: interview, as: i}], subject: j.key, message: m}}\n",
-     "'j' is not the name of an earlier match (names here: asof, i)"),
-    ("rules:\n  - {id: x, title: t, rationale: r, severity: error, violation: {when: [{fact: interview, as: i}], subject: i.key, message: '{i.compan}'}}\n",
-     "i is a interview, which has no field 'compan'; did you mean i.company?"),
-    ("rules:\n  - {id: x, title: t, rationale: r, severity: error, next_step: {when: [{fact: interview, as: i}], subject: i.key, message: m}}\n",
-     "a next step needs `due`"),
-    ("derive:\n  - {fact: a, when: [{fact: a, as: x}], set: {k: x.k}}\n",
-     "derived fact 'a' depends on itself"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "rules:\n  - {id: x, title: t, rationale: r, severity: error, violation: {when: [{fact: interviw, as: i}], subject: i.key, message: m}}\n",
+            "unknown fact type 'interviw'; did you mean 'interview'?",
+        ),
+        (
+            "rules:\n  - {id: x, title: t, rationale: r, severity: error, violation: {when: [{fact: interview, as: i, where: {compny: Acme}}], subject: i.key, message: m}}\n",
+            "interview has no field 'compny'; did you mean 'company'?",
+        ),
+        (
+            "rules:\n  - {id: x, title: t, rationale: r, severity: error, violation: {when: [{fact: interview, as: i, where: {at: {after: asof.at + withn}}}], subject: i.key, message: m}}\n",
+            "unknown name 'withn'; did you mean 'within'?",
+        ),
+        (
+            "rules:\n  - {id: x, title: t, rationale: r, severity: error, violation: {when: [{fact: interview, as: i}], subject: j.key, message: m}}\n",
+            "'j' is not the name of an earlier match (names here: asof, i)",
+        ),
+        (
+            "rules:\n  - {id: x, title: t, rationale: r, severity: error, violation: {when: [{fact: interview, as: i}], subject: i.key, message: '{i.compan}'}}\n",
+            "i is a interview, which has no field 'compan'; did you mean i.company?",
+        ),
+        (
+            "rules:\n  - {id: x, title: t, rationale: r, severity: error, next_step: {when: [{fact: interview, as: i}], subject: i.key, message: m}}\n",
+            "a next step needs `due`",
+        ),
+        ("derive:\n  - {fact: a, when: [{fact: a, as: x}], set: {k: x.k}}\n", "derived fact 'a' depends on itself"),
+    ],
+)
 def test_semantic_errors_are_located_and_suggest(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(InputError) as caught:
         compile_text(tmp_path, body)

@@ -36,7 +36,13 @@ def fire(handle: int, *facts: dict[str, object]) -> list[dict[str, object]]:
 
 SINK = {"all": [{"g": {"t": "$never"}}, {"s": {"$ex": {"t": 1}}}]}
 GATED_ABSENCE = {
-    "r": {"all": [{"asof": {"t": "gate"}}, {"i": {"t": "interview"}}, {"x$not": {"$and": [{"t": "email"}, {"about": {"i": "key"}}]}}]},
+    "r": {
+        "all": [
+            {"asof": {"t": "gate"}},
+            {"i": {"t": "interview"}},
+            {"x$not": {"$and": [{"t": "email"}, {"about": {"i": "key"}}]}},
+        ]
+    },
     "$sink": SINK,
 }
 
@@ -83,7 +89,9 @@ def test_joining_on_a_field_named_id_fails_silently() -> None:
     handle = ruleset(rules)
     fire(handle, {"t": "interview", "id": "i1"})
     assert fire(handle, {"t": "email", "about": "i1"}) == []  # the trap: facts carry `key` instead
-    keyed = ruleset({"r": {"all": [{"i": {"t": "interview"}}, {"e": {"$and": [{"t": "email"}, {"about": {"i": "key"}}]}}]}})
+    keyed = ruleset(
+        {"r": {"all": [{"i": {"t": "interview"}}, {"e": {"$and": [{"t": "email"}, {"about": {"i": "key"}}]}}]}}
+    )
     fire(keyed, {"t": "interview", "key": "i1"})
     assert len(fire(keyed, {"t": "email", "about": "i1"})) == 1
 

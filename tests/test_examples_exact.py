@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-
-from conftest import ROOT
 from followup.audit import audit_paths
 from followup.errors import InputError
+
+from conftest import ROOT
 
 AS_OF = datetime.fromisoformat("2026-11-25T12:00+00:00")
 
@@ -53,9 +53,13 @@ def test_jane_on_the_day_after_the_reply(auditor):  # type: ignore[no-untyped-de
     assert not isinstance(result, InputError)
     [step] = result.findings
     assert (step.rule, step.kind, step.due.isoformat() if step.due else None) == (
-        "check-in-after-a-week", "next_step", "2026-11-19T15:00:00-05:00")
-    assert step.message == ("If Acme has not been in touch by Thu 19 Nov 2026 15:00 EST, "
-                            "call Kim Lee and Raj Patel to check in.")
+        "check-in-after-a-week",
+        "next_step",
+        "2026-11-19T15:00:00-05:00",
+    )
+    assert step.message == (
+        "If Acme has not been in touch by Thu 19 Nov 2026 15:00 EST, call Kim Lee and Raj Patel to check in."
+    )
     assert step.events == ("i1", "r1")
 
 

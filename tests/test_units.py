@@ -6,11 +6,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-
-from conftest import make_history
 from followup import expr as ex
 from followup import template as tpl
 from followup.facts import Patterns, history_facts
+
+from conftest import make_history
 
 
 def test_expressions_parse_resolve_and_compile() -> None:
@@ -27,7 +27,9 @@ def test_bad_expressions_are_refused(text: str) -> None:
         ex.parse(text)
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90m", 5400), ("24h", 86400), ("7d", 604800), ("2w", 1209600), ("1 day", None)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90m", 5400), ("24h", 86400), ("7d", 604800), ("2w", 1209600), ("1 day", None)]
+)
 def test_durations(text: str, seconds: int | None) -> None:
     assert ex.parse_duration(text) == seconds
 
@@ -35,9 +37,15 @@ def test_durations(text: str, seconds: int | None) -> None:
 def test_templates_render_times_in_the_history_zone_and_durations() -> None:
     raw = tpl.parse("due {due.at|time} ({d.at - d.start|duration}); lacks {e|missing:thanks,fit}; {s.action|words}")
     names = frozenset({"due", "d", "e", "s"})
-    parts = tuple(p if isinstance(p, str) else tpl.Placeholder(ex.resolve(p.expr, {}, names), p.filter, p.args) for p in raw)
-    bindings = {"due": {"at": 1793700000}, "d": {"at": 90061, "start": 0}, "e": {"thanks": True, "fit": False},
-                "s": {"action": "friend_request"}}
+    parts = tuple(
+        p if isinstance(p, str) else tpl.Placeholder(ex.resolve(p.expr, {}, names), p.filter, p.args) for p in raw
+    )
+    bindings = {
+        "due": {"at": 1793700000},
+        "d": {"at": 90061, "start": 0},
+        "e": {"thanks": True, "fit": False},
+        "s": {"action": "friend_request"},
+    }
     text = tpl.render(parts, bindings, ZoneInfo("America/New_York"))
     assert text == "due Tue 3 Nov 2026 05:00 EST (1 day 1 hour); lacks why you fit the job; friend request"
 
@@ -48,14 +56,39 @@ def test_unknown_filter_is_an_error() -> None:
 
 
 def test_facts_flatten_recipients_and_resolve_companies() -> None:
-    history = make_history([
-        {"id": "i1", "at": "2026-11-02T10:00Z", "ends": "2026-11-02T11:00Z", "type": "interview", "company": "Acme", "with": ["kim"]},
-        {"id": "e1", "at": "2026-11-02T12:00Z", "type": "email", "direction": "sent", "to": ["kim", "ray"],
-         "purpose": "thank_you", "body": "Thank you! Reach me at jane@example.com"},
-        {"id": "d1", "at": "2026-11-05T12:00Z", "type": "decision", "about": "i1", "outcome": "offer"},
-        {"id": "p1", "at": "2026-11-05T13:00Z", "type": "social", "action": "post", "body": "Offer from ACME after my Interview!"},
-    ], as_of=datetime.fromisoformat("2026-11-10T00:00+00:00"))
-    facts = history_facts(history, Patterns({"thanks": ("thank",), "contact_info": (r"\S+@\S+",), "interview": (r"\binterview",)}))
+    history = make_history(
+        [
+            {
+                "id": "i1",
+                "at": "2026-11-02T10:00Z",
+                "ends": "2026-11-02T11:00Z",
+                "type": "interview",
+                "company": "Acme",
+                "with": ["kim"],
+            },
+            {
+                "id": "e1",
+                "at": "2026-11-02T12:00Z",
+                "type": "email",
+                "direction": "sent",
+                "to": ["kim", "ray"],
+                "purpose": "thank_you",
+                "body": "Thank you! Reach me at jane@example.com",
+            },
+            {"id": "d1", "at": "2026-11-05T12:00Z", "type": "decision", "about": "i1", "outcome": "offer"},
+            {
+                "id": "p1",
+                "at": "2026-11-05T13:00Z",
+                "type": "social",
+                "action": "post",
+                "body": "Offer from ACME after my Interview!",
+            },
+        ],
+        as_of=datetime.fromisoformat("2026-11-10T00:00+00:00"),
+    )
+    facts = history_facts(
+        history, Patterns({"thanks": ("thank",), "contact_info": (r"\S+@\S+",), "interview": (r"\binterview",)})
+    )
     by_type: dict[str, list[dict[str, object]]] = {}
     for f in facts:
         by_type.setdefault(str(f["t"]), []).append(f)

@@ -29,11 +29,9 @@ class Backend(Protocol):
         ...
 
 
-def fact_key(fact: Fact) -> str:
-    """Identity of a fact by content: durable_rules refuses a second identical fact."""
-    import json
-
-    return json.dumps(fact, sort_keys=True, separators=(",", ":"))
+def fact_key(fact: Fact) -> tuple[tuple[str, object], ...]:
+    """Identity of a fact by content (durable_rules refuses a second identical fact)."""
+    return tuple(sorted(fact.items()))
 
 
 def derived_fact(compiled: CompiledPack, firing: Firing) -> dict[str, object]:

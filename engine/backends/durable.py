@@ -60,28 +60,27 @@ class DurableBackend:
     def run(self, facts: Sequence[Fact], as_of: float) -> list[Firing]:
         compiled = self.compiled
         found: list[Firing] = []
-        seen: set[str] = set()
-        pending: list[Fact] = list(facts)
+        seen: set[tuple[tuple[str, object], ...]] = set()
+        # Base facts are distinct by construction; each stratum's gate goes last in the same
+        # batch as the facts it must see (durable_rules handles a batch in order).
+        batch: list[Fact] = list(facts)
         try:
             for stratum in range(1, compiled.strata + 1):
-                new = []
-                for fact in pending:
-                    key = fact_key(fact)
-                    if key not in seen:
-                        seen.add(key)
-                        new.append(fact)
-                if new:
-                    self._assert(new)
-                firings = self._assert([{"t": GATE, "n": stratum, "at": as_of}])
-                pending = []
+                batch.append({"t": GATE, "n": stratum, "at": as_of})
+                firings = self._assert(batch)
+                batch = []
                 for firing in firings:
                     rule = compiled.rules.get(firing.rule)
                     if rule is None:
                         continue
-                    if rule.kind == "derive":
-                        pending.append(derived_fact(compiled, firing))
-                    else:
+                    if rule.kind != "derive":
                         found.append(firing)
+                        continue
+                    fact = derived_fact(compiled, firing)
+                    key = fact_key(fact)
+                    if key not in seen:  # durable_rules refuses an identical fact twice
+                        seen.add(key)
+                        batch.append(fact)
         finally:
             engine.delete_state(self._handle, "0")
         return found

@@ -49,7 +49,11 @@ class Formatter:
         self.out.write(json.dumps(head, ensure_ascii=False, indent=1)[:-2] + ',\n "histories": [')
 
     def history(self, result: HistoryResult) -> None:
-        item = {"source": result.source, "candidate": result.candidate, "findings": [finding_dict(f) for f in result.findings]}
+        item = {
+            "source": result.source,
+            "candidate": result.candidate,
+            "findings": [finding_dict(f) for f in result.findings],
+        }
         self.out.write(("," if self.count else "") + "\n  " + json.dumps(item, ensure_ascii=False))
         self.count += 1
 
@@ -58,8 +62,12 @@ class Formatter:
 
     def end(self, summary: Summary) -> None:
         errors = ",".join("\n  " + json.dumps(problem_dict(p), ensure_ascii=False) for p in self.errors)
-        totals = {"histories": summary.histories, "violations": summary.violations,
-                  "next_steps": summary.next_steps, "errors": summary.errors}
+        totals = {
+            "histories": summary.histories,
+            "violations": summary.violations,
+            "next_steps": summary.next_steps,
+            "errors": summary.errors,
+        }
         if summary.waived:
             totals["waived"] = summary.waived
         self.out.write(f'\n ],\n "errors": [{errors}\n ],\n "summary": {json.dumps(totals)}\n}}\n')

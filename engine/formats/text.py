@@ -53,7 +53,9 @@ class Formatter:
     def _violation(self, f: Finding) -> None:
         waived = " (waived)" if f.waived else ""
         who = f" {f.person}" if f.person else ""
-        self._echo(f"    {MARKS[f.severity]} {f.severity:<7} {f.rule} on {f.subject}{who}{waived}", fg=COLORS[f.severity])
+        self._echo(
+            f"    {MARKS[f.severity]} {f.severity:<7} {f.rule} on {f.subject}{who}{waived}", fg=COLORS[f.severity]
+        )
         self._echo(f"      {f.message}")
         if f.waived:
             self._echo(f"      waived by {f.waived.approved_by} until {f.waived.expires}: {f.waived.reason}")
@@ -63,8 +65,12 @@ class Formatter:
 
     def end(self, summary: Summary) -> None:
         parts = [f"{summary.histories} histor{'y' if summary.histories == 1 else 'ies'} audited"]
-        sev = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s in ("error", "warning", "info") if (n := summary.by_severity.get(s)))
-        parts.append(f"{summary.violations} violation{'s' if summary.violations != 1 else ''}" + (f" ({sev})" if sev else ""))
+        sev = ", ".join(
+            f"{n} {s}{'s' if n != 1 else ''}" for s in ("error", "warning", "info") if (n := summary.by_severity.get(s))
+        )
+        parts.append(
+            f"{summary.violations} violation{'s' if summary.violations != 1 else ''}" + (f" ({sev})" if sev else "")
+        )
         if summary.waived:
             parts.append(f"{summary.waived} waived")
         parts.append(f"{summary.next_steps} next step{'s' if summary.next_steps != 1 else ''}")
