@@ -8,10 +8,10 @@ every firing in a Python closure (most of the engine's time, measured). Here an 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 import durable_rules_engine as engine
+import orjson
 
 from ..compiler import CompiledPack
 from ..errors import FollowupError
@@ -30,14 +30,14 @@ class DurableBackend:
 
     def __init__(self, compiled: CompiledPack) -> None:
         self.compiled = compiled
-        self._handle = engine.create_ruleset(compiled.name, json.dumps(compiled.definition(), ensure_ascii=False))
+        self._handle = engine.create_ruleset(compiled.name, orjson.dumps(compiled.definition()).decode())
 
     def _assert(self, facts: Sequence[Fact]) -> list[Firing]:
         try:
             if len(facts) == 1:
-                result = engine.assert_fact(self._handle, json.dumps(facts[0], ensure_ascii=False))
+                result = engine.assert_fact(self._handle, orjson.dumps(facts[0]).decode())
             else:
-                result = engine.assert_facts(self._handle, json.dumps(list(facts), ensure_ascii=False))
+                result = engine.assert_facts(self._handle, orjson.dumps(list(facts)).decode())
         except Exception as exc:  # the C engine raises plain exceptions with an error code
             raise EngineError(f"durable_rules refused the facts: {exc}") from exc
         code, state = result
@@ -51,7 +51,7 @@ class DurableBackend:
         firings = []
         result = engine.start_action_for_state(self._handle, state)
         while result:
-            message = json.loads(result[1] if isinstance(result, tuple) else result)
+            message = orjson.loads(result[1] if isinstance(result, tuple) else result)
             for rule, bindings in message.items():
                 firings.append(Firing(rule, bindings))
             result = engine.complete_and_start_action(self._handle, state)
