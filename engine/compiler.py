@@ -21,10 +21,26 @@ from . import expr as ex
 from . import template as tpl
 from .errors import InputError, Problem
 from .facts import FACT_FIELDS, GATE
+from .load import escape_segment
 from .packmodel import COMPARISONS, Location, Pack, Pattern, Where
 
 ASOF = "asof"
 SINK = "$sink"
+END = "$end"
+_BAD_DURATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?[A-Za-z]\w*)")
+
+
+def _at(loc: Location, suffix: str) -> Location:
+    """``loc`` narrowed to a key or value inside it, by JSON pointer (the pack loader places it)."""
+    return Location(loc.source, loc.line, loc.column, loc.pointer + suffix)
+
+
+def _duration_hint(text: str) -> str | None:
+    """A plain-words reason when ``text`` holds something meant as a duration that is not one."""
+    for m in _BAD_DURATION.finditer(text):
+        if ex.parse_duration(m.group(1)) is None:
+            return f"{m.group(1)!r} is not a duration; write e.g. 90m, 24h, 7d or 2w"
+    return None
 
 
 @dataclass(frozen=True)
@@ -89,7 +105,10 @@ class _Compiler:
             if compiled is None:
                 continue
             patterns, scope, rename = compiled
-            sets = {k: self.expression(v, scope, rename, d.loc, f"field {k!r} of {d.fact}") for k, v in d.set.items()}
+            sets = {
+                k: self.expression(v, scope, rename, _at(d.loc, f"/set/{escape_segment(k)}"), f"field {k!r} of {d.fact}")
+                for k, v in d.set.items()
+            }
             ruleset[name] = {"all": patterns}
             rules[name] = CompiledRule(
                 name,
@@ -109,20 +128,20 @@ class _Compiler:
                         continue
                     patterns, scope, rename = compiled
                     where = f"rule {rule.id!r}"
-                    subject = self.expression(check.subject, scope, rename, check.loc, f"{where}: subject")
+                    subject = self.expression(check.subject, scope, rename, _at(check.loc, "/subject"), f"{where}: subject")
                     person = (
                         None
                         if check.person is None
-                        else self.expression(check.person, scope, rename, check.loc, f"{where}: person")
+                        else self.expression(check.person, scope, rename, _at(check.loc, "/person"), f"{where}: person")
                     )
                     due = (
                         None
                         if check.due is None
-                        else self.expression(check.due, scope, rename, check.loc, f"{where}: due")
+                        else self.expression(check.due, scope, rename, _at(check.loc, "/due"), f"{where}: due")
                     )
                     if check.kind == "next_step" and check.due is None:
                         self.error(check.loc, f"{where}: a next step needs `due`")
-                    message = self.message(check.message, scope, rename, check.loc, where, due is not None)
+                    message = self.message(check.message, scope, rename, _at(check.loc, "/message"), where, due is not None)
                     ruleset[name] = {"all": patterns}
                     rules[name] = CompiledRule(
                         name,
@@ -139,6 +158,11 @@ class _Compiler:
         # Facts that no rule matches would make durable_rules raise MessageNotHandledException;
         # this rule takes every fact and can never fire (its first pattern matches nothing).
         ruleset[SINK] = {"all": [{"g": {"t": "$never"}}, {"s": {"$ex": {"t": 1}}}]}
+        # durable_rules never initialises a new session's action context: deleting a session in
+        # which no action ever ran frees a garbage pointer (seen: "free(): invalid pointer",
+        # segfaults). This rule fires once on the last gate of every history, so every session
+        # has run an action before it is deleted. Backends ignore its firing.
+        ruleset[END] = {"all": [{ASOF: {"$and": [{"t": GATE}, {"n": final}]}}]}
         if self.problems:
             raise InputError(self.problems)
         digest = hashlib.sha256(json.dumps(ruleset, sort_keys=True).encode()).hexdigest()[:12]
@@ -153,7 +177,7 @@ class _Compiler:
                     re.compile(item)
                 except re.error as exc:
                     self.error(
-                        Location(self.pack.source, 1, 1, f"/patterns/{name}"),
+                        Location(self.pack.source, 1, 1, f"/patterns/{escape_segment(name)}"),
                         f"pattern {name!r}: {item!r} does not compile: {exc}",
                     )
 
@@ -204,13 +228,16 @@ class _Compiler:
             if p.fact not in self.fields:
                 hint = difflib.get_close_matches(p.fact, list(self.fields), n=1)
                 tip = f"; did you mean {hint[0]!r}?" if hint else f" (known: {', '.join(sorted(self.fields))})"
-                self.error(p.loc, f"unknown fact type {p.fact!r}{tip}")
+                self.error(_at(p.loc, "/none" if p.negated else "/fact"), f"unknown fact type {p.fact!r}{tip}")
                 continue
             if p.negated and (p.alias or p.nth):
-                self.error(p.loc, "a `none` pattern matches nothing, so it cannot have `as` or `nth`")
+                self.error(
+                    _at(p.loc, "/as#key" if p.alias else "/nth#key"),
+                    "a `none` pattern matches nothing, so it cannot have `as` or `nth`",
+                )
             alias = p.alias or f"_{index}"
             if alias in scope or alias in rename:
-                self.error(p.loc, f"the name {alias!r} is already used in this condition")
+                self.error(_at(p.loc, "/as"), f"the name {alias!r} is already used in this condition")
             count = self.nth(p, scope, rename) if p.nth else 1
             names = [alias] if count == 1 else [f"{alias}__{k}" for k in range(1, count + 1)]
             for k, name in enumerate(names):
@@ -229,9 +256,9 @@ class _Compiler:
         return out, scope, rename
 
     def nth(self, p: Pattern, scope: list[str], rename: dict[str, str]) -> int:
-        value = self.expression(p.nth or "", scope, rename, p.loc, "nth")
+        value = self.expression(p.nth or "", scope, rename, _at(p.loc, "/nth"), "nth")
         if not isinstance(value, ex.Const) or int(value.value) != value.value or value.value < 1:
-            self.error(p.loc, f"`nth: {p.nth}` must come to a whole number of at least 1")
+            self.error(_at(p.loc, "/nth"), f"`nth: {p.nth}` must come to a whole number of at least 1")
             return 1
         return int(value.value)
 
@@ -245,7 +272,7 @@ class _Compiler:
                 tip = (
                     f"; did you mean {hint[0]!r}?" if hint else f" ({p.fact} has: {', '.join(sorted(known - {'ev'}))})"
                 )
-                self.error(p.loc, f"{p.fact} has no field {w.field!r}{tip}")
+                self.error(_at(p.loc, f"/where/{escape_segment(w.field)}#key"), f"{p.fact} has no field {w.field!r}{tip}")
                 continue
             test = self.test(w, p, scope, rename)
             if test is not None:
@@ -254,12 +281,13 @@ class _Compiler:
 
     def test(self, w: Where, p: Pattern, scope: list[str], rename: dict[str, str]) -> dict[str, object] | None:
         what = f"{p.fact}.{w.field}"
+        at = _at(p.loc, f"/where/{escape_segment(w.field)}" + ("" if w.op == "eq" else f"/{w.op}"))
         if w.op in COMPARISONS:
-            value = self.expression(str(w.value), scope, rename, p.loc, what) if w.is_expr else ex.Const(w.value)  # type: ignore[arg-type]
+            value = self.expression(str(w.value), scope, rename, at, what) if w.is_expr else ex.Const(w.value)  # type: ignore[arg-type]
             return None if value is None else {COMPARISONS[w.op]: {w.field: ex.to_durable(value)}}
         if w.op in ("eq", "not"):
             if w.is_expr and str(w.value).split(".")[0] in [*scope, *rename]:
-                value = self.expression(str(w.value), scope, rename, p.loc, what)
+                value = self.expression(str(w.value), scope, rename, at, what)
                 if value is None:
                     return None
                 target: object = ex.to_durable(value)
@@ -278,8 +306,8 @@ class _Compiler:
         try:
             parsed = ex.resolve(ex.parse(text), self.params, frozenset(scope) | frozenset(rename))
         except ex.ExprError as exc:
-            hint = self._hint(str(exc), scope)
-            self.error(loc, f"{what}: {exc}{hint}")
+            duration = _duration_hint(text)
+            self.error(loc, f"{what}: {duration}" if duration else f"{what}: {exc}{self._hint(str(exc), scope)}")
             return None
         return ex.fold(self._rename(parsed, scope, rename, loc, what))
 
@@ -322,7 +350,8 @@ class _Compiler:
         try:
             parts = tpl.parse(text)
         except tpl.TemplateError as exc:
-            self.error(loc, f"{where}: message: {exc}")
+            duration = _duration_hint(text)
+            self.error(loc, f"{where}: message: {duration}" if duration else f"{where}: message: {exc}")
             return ()
         names = [*scope, "due"] if has_due else scope
         out: list[tpl.Part] = []
