@@ -7,11 +7,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
 from followup.audit import Auditor
 from followup.history import parse_history
 from followup.model import Finding, History
 from followup.pack import load_pack
-from hypothesis import HealthCheck, settings
 
 settings.register_profile(
     "ci",

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from followup.compiler import compile_pack
 from followup.errors import InputError
 from followup.pack import load_pack

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from followup.audit import audit_paths
-from followup.errors import InputError
 
 from conftest import ROOT
+from followup.audit import audit_paths
+from followup.errors import InputError
 
 AS_OF = datetime.fromisoformat("2026-11-25T12:00+00:00")
 

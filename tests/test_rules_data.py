@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from followup.pack import load_pack
 from followup.packtest import all_examples, run_example
 

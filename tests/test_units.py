@@ -6,11 +6,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from conftest import make_history
 from followup import expr as ex
 from followup import template as tpl
 from followup.facts import Patterns, history_facts
-
-from conftest import make_history
 
 
 def test_expressions_parse_resolve_and_compile() -> None:
