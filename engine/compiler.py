@@ -27,6 +27,11 @@ from .packmodel import COMPARISONS, Location, Pack, Pattern, Where
 ASOF = "asof"
 SINK = "$sink"
 END = "$end"
+# durable_rules 2.0.28 reads past a pattern's test sequence when the test that decides it is the
+# last join test of its group (events.c, reduceExpressionSequence; docs/engine-semantics.md): a
+# garbage read that can kill the process. Every pattern with a join test therefore ends with this
+# join test, which never decides anything (no fact's type is the gate's).
+JOIN_GUARD: dict[str, object] = {"$neq": {"t": {ASOF: "t"}}}
 _BAD_DURATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?[A-Za-z]\w*)")
 
 
@@ -106,7 +111,9 @@ class _Compiler:
                 continue
             patterns, scope, rename = compiled
             sets = {
-                k: self.expression(v, scope, rename, _at(d.loc, f"/set/{escape_segment(k)}"), f"field {k!r} of {d.fact}")
+                k: self.expression(
+                    v, scope, rename, _at(d.loc, f"/set/{escape_segment(k)}"), f"field {k!r} of {d.fact}"
+                )
                 for k, v in d.set.items()
             }
             ruleset[name] = {"all": patterns}
@@ -128,7 +135,9 @@ class _Compiler:
                         continue
                     patterns, scope, rename = compiled
                     where = f"rule {rule.id!r}"
-                    subject = self.expression(check.subject, scope, rename, _at(check.loc, "/subject"), f"{where}: subject")
+                    subject = self.expression(
+                        check.subject, scope, rename, _at(check.loc, "/subject"), f"{where}: subject"
+                    )
                     person = (
                         None
                         if check.person is None
@@ -141,7 +150,9 @@ class _Compiler:
                     )
                     if check.kind == "next_step" and check.due is None:
                         self.error(check.loc, f"{where}: a next step needs `due`")
-                    message = self.message(check.message, scope, rename, _at(check.loc, "/message"), where, due is not None)
+                    message = self.message(
+                        check.message, scope, rename, _at(check.loc, "/message"), where, due is not None
+                    )
                     ruleset[name] = {"all": patterns}
                     rules[name] = CompiledRule(
                         name,
@@ -244,6 +255,8 @@ class _Compiler:
                 tests = self.tests(p, scope, rename)
                 if k > 0:
                     tests.insert(len([t for t in tests if "$or" not in t]), {"$gt": {"at": {names[k - 1]: "at"}}})
+                if any(_joins(test, scope) for test in tests):
+                    tests.append(JOIN_GUARD)
                 key = f"{name}$not" if p.negated else name
                 out.append({key: {"$and": [{"t": p.fact}, *tests]}})
                 if not p.negated:
@@ -272,7 +285,9 @@ class _Compiler:
                 tip = (
                     f"; did you mean {hint[0]!r}?" if hint else f" ({p.fact} has: {', '.join(sorted(known - {'ev'}))})"
                 )
-                self.error(_at(p.loc, f"/where/{escape_segment(w.field)}#key"), f"{p.fact} has no field {w.field!r}{tip}")
+                self.error(
+                    _at(p.loc, f"/where/{escape_segment(w.field)}#key"), f"{p.fact} has no field {w.field!r}{tip}"
+                )
                 continue
             test = self.test(w, p, scope, rename)
             if test is not None:
@@ -370,3 +385,16 @@ class _Compiler:
                 )
             )
         return tuple(out)
+
+
+def _joins(test: object, scope: list[str]) -> bool:
+    """Whether a compiled test refers to a fact bound earlier (``{"i": "key"}`` anywhere in it)."""
+    if isinstance(test, dict):
+        if len(test) == 1:
+            (key, value), = test.items()
+            if key in scope and isinstance(value, str):
+                return True
+        return any(_joins(v, scope) for v in test.values())
+    if isinstance(test, list):
+        return any(_joins(v, scope) for v in test)
+    return False

@@ -28,6 +28,7 @@ def rule_all(compiled, name):  # type: ignore[no-untyped-def]
 
 
 GATE = {"asof": {"$and": [{"t": "$gate"}, {"n": 1}]}}
+GUARD = {"$neq": {"t": {"asof": "t"}}}  # ends every pattern with a join: see compiler.JOIN_GUARD
 
 
 def test_deadline_relative_to_another_match_uses_the_parameter(tmp_path: Path) -> None:
@@ -55,6 +56,7 @@ def test_deadline_relative_to_another_match_uses_the_parameter(tmp_path: Path) -
                     {"t": "email"},
                     {"about": {"i": "key"}},
                     {"$gt": {"at": {"$add": {"$l": {"i": "start"}, "$r": 86400}}}},
+                    GUARD,
                 ]
             }
         },
@@ -79,8 +81,8 @@ def test_absence_by_the_audit_time_is_gated(tmp_path: Path) -> None:
     )
     assert rule_all(c, "missing:violation:0") == [
         GATE,
-        {"i": {"$and": [{"t": "interview"}, {"$lt": {"start": {"$sub": {"$l": {"asof": "at"}, "$r": 86400}}}}]}},
-        {"_1$not": {"$and": [{"t": "email"}, {"about": {"i": "key"}}]}},
+        {"i": {"$and": [{"t": "interview"}, {"$lt": {"start": {"$sub": {"$l": {"asof": "at"}, "$r": 86400}}}}, GUARD]}},
+        {"_1$not": {"$and": [{"t": "email"}, {"about": {"i": "key"}}, GUARD]}},
     ]
 
 
@@ -105,8 +107,8 @@ def test_nth_expands_to_a_join_with_strictly_increasing_times(tmp_path: Path) ->
     second = patterns[3]["c__2"]["$and"]
     # the `$or` of `in:` comes last, after the join and the ordering test (durable_rules drops
     # join tests that follow an `$or`)
-    assert second[-1] == {"$or": [{"purpose": "check_in"}, {"purpose": "other"}]}
-    assert {"$gt": {"at": {"c__1": "at"}}} in second[:-1]
+    assert second[-2:] == [{"$or": [{"purpose": "check_in"}, {"purpose": "other"}]}, GUARD]
+    assert {"$gt": {"at": {"c__1": "at"}}} in second[:-2]
     assert c.rules["again:violation:0"].subject is not None
     assert c.rules["again:violation:0"].aliases == ("i", "c__1", "c__2")
 
@@ -194,3 +196,21 @@ def test_semantic_errors_are_located_and_suggest(tmp_path: Path, body: str, mess
     [problem] = [p for p in caught.value.problems if message in p.message]
     assert problem.source.endswith("tiny.yaml")
     assert problem.line >= 3
+
+
+def test_every_pattern_with_a_join_ends_with_the_guard() -> None:
+    """durable_rules reads out of bounds when a deciding join test is last (engine-semantics.md)."""
+    from followup.compiler import _joins
+
+    compiled = compile_pack(load_pack("interview-follow-up"))
+    checked = 0
+    for rule in compiled.ruleset.values():
+        scope: list[str] = []
+        for pattern in rule["all"]:
+            [(alias, condition)] = pattern.items()
+            tests = condition.get("$and", [condition])
+            if any(_joins(t, scope) for t in tests[:-1]):
+                assert tests[-1] == GUARD, (alias, tests)
+                checked += 1
+            scope.append(alias)
+    assert checked > 40
