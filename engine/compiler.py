@@ -26,6 +26,7 @@ from .packmodel import COMPARISONS, Location, Pack, Pattern, Where
 
 ASOF = "asof"
 SINK = "$sink"
+MAX_NTH = 20
 END = "$end"
 # durable_rules 2.0.28 reads past a pattern's test sequence when the test that decides it is the
 # last join test of its group (events.c, reduceExpressionSequence; docs/engine-semantics.md): a
@@ -272,6 +273,11 @@ class _Compiler:
         value = self.expression(p.nth or "", scope, rename, _at(p.loc, "/nth"), "nth")
         if not isinstance(value, ex.Const) or int(value.value) != value.value or value.value < 1:
             self.error(_at(p.loc, "/nth"), f"`nth: {p.nth}` must come to a whole number of at least 1")
+            return 1
+        if value.value > MAX_NTH:  # each step is a pattern of its own: keep rulesets small
+            self.error(
+                _at(p.loc, "/nth"), f"`nth: {p.nth}` comes to {int(value.value)}; at most {MAX_NTH} is supported"
+            )
             return 1
         return int(value.value)
 
