@@ -59,7 +59,7 @@ def get_backend(name: str, compiled: CompiledPack) -> Backend:
 
         return DurableBackend(compiled)
     if name == "reference":
-        from .reference import ReferenceBackend  # type: ignore[import-not-found,unused-ignore]
+        from .reference import ReferenceBackend
 
         backend: Backend = ReferenceBackend(compiled)
         return backend

@@ -31,6 +31,11 @@ class DurableBackend:
     def __init__(self, compiled: CompiledPack) -> None:
         self.compiled = compiled
         self._handle = engine.create_ruleset(compiled.name, orjson.dumps(compiled.definition()).decode())
+        # Warm-up: one session whose last gate fires the `$end` rule. durable_rules never
+        # initialises a fresh session node's action context; once an action has completed in it,
+        # the pointers are reset and every later session reuses the node safely, even one whose
+        # assert fails before any rule fired (docs/engine-semantics.md, crash 3).
+        self.run([], 0)
 
     def _assert(self, facts: Sequence[Fact]) -> list[Firing]:
         try:
