@@ -357,7 +357,8 @@ class _Compiler:
                     if hint
                     else f" ({fact} has: {', '.join(sorted(known - {'ev'}))})"
                 )
-                self.error(loc, f"{what}: {e.alias} is a {fact}, which has no field {e.field!r}{tip}")
+                article = "an" if fact[:1].lower() in {"a", "e", "i", "o", "u"} else "a"
+                self.error(loc, f"{what}: {e.alias} is {article} {fact}, which has no field {e.field!r}{tip}")
             return ex.Ref(alias, e.field)
         if isinstance(e, ex.BinOp):
             return ex.BinOp(
@@ -397,7 +398,7 @@ def _joins(test: object, scope: list[str]) -> bool:
     """Whether a compiled test refers to a fact bound earlier (``{"i": "key"}`` anywhere in it)."""
     if isinstance(test, dict):
         if len(test) == 1:
-            (key, value), = test.items()
+            ((key, value),) = test.items()
             if key in scope and isinstance(value, str):
                 return True
         return any(_joins(v, scope) for v in test.values())

@@ -25,8 +25,9 @@ from .facts import CONTENT_FLAGS, epoch, history_facts
 from .history import parse_history
 from .load import Positions
 from .model import Finding
-from .pack import example_history, example_positions, expression_names, parse_example_time, rule_param_names
+from .packexamples import example_history, example_positions, parse_example_time
 from .packmodel import COMPARISONS, Example, Pack, Pattern, Rule
+from .packoverlay import expression_names, rule_param_names
 
 Status = Literal["pass", "fail", "skip"]
 RuleKind = tuple[str, str]

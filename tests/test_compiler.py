@@ -181,7 +181,7 @@ def test_definition_is_a_fresh_copy() -> None:
         ),
         (
             "rules:\n  - {id: x, title: t, rationale: r, severity: error, violation: {when: [{fact: interview, as: i}], subject: i.key, message: '{i.compan}'}}\n",
-            "i is a interview, which has no field 'compan'; did you mean i.company?",
+            "i is an interview, which has no field 'compan'; did you mean i.company?",
         ),
         (
             "rules:\n  - {id: x, title: t, rationale: r, severity: error, next_step: {when: [{fact: interview, as: i}], subject: i.key, message: m}}\n",

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from followup.errors import InputError, Problem
-from followup.pack import PackNotFoundError, check_pack, load_pack, regex_problem
+from followup.pack import PackNotFoundError, check_pack, load_pack
+from followup.regexcheck import regex_problem
 
 RULE = """  - id: {id}
     title: t
