@@ -93,6 +93,8 @@ def check_examples(pack: Pack, positions: Mapping[str, Positions], problems: lis
             timezone = "UTC"  # the history check reports the bad zone
         for key in ("expect", "expect_not"):
             for j, want in enumerate(getattr(example, key)):
+                if not isinstance(want, Mapping):
+                    continue  # set aside by the schema check, which already reported it
                 rule = want.get("rule")
                 if rule is not None and rule not in rule_ids:
                     parser.error(
