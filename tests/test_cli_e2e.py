@@ -56,7 +56,7 @@ def test_json_report_matches_its_schema_and_the_spec() -> None:
     jsonschema.Draft202012Validator(report_schema()).validate(report)
     assert report["as_of"] == "2026-11-25T12:00:00+00:00"
     assert [h["source"] for h in report["histories"]] == ["examples/jane.yaml", "examples/struggling.yaml"]
-    assert report["summary"] == {"histories": 2, "violations": 12, "next_steps": 4, "errors": 6}
+    assert report["summary"] == {"histories": 2, "violations": 12, "next_steps": 3, "errors": 6}
     assert {e["source"] for e in report["errors"]} == {"examples/broken.yaml"}
     first = report["histories"][1]["findings"][0]
     assert set(first) == {"rule", "kind", "severity", "subject", "person", "events", "due", "message"}
@@ -152,3 +152,11 @@ def test_wheel_installs_and_audits_without_a_checkout(tmp_path: Path) -> None:
         [str(venv / "bin" / "followup"), "schema", "report"], capture_output=True, text=True, cwd=work, timeout=60
     )
     assert json.loads(schema.stdout)["title"] == "followup JSON report"
+
+
+def test_readme_shows_what_the_first_command_prints() -> None:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("examples/struggling.yaml — Tom Price")
+    shown = readme[start : readme.index("\n```", start)]
+    done = run("audit", "examples/struggling.yaml", "--as-of", "2026-11-25T12:00Z")
+    assert done.stdout.rstrip("\n") == shown

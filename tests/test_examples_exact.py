@@ -28,7 +28,6 @@ EXPECTED = {
         ("no-repeated-contact", "violation", "c2", None, None),
         ("proofread-follow-up-email", "violation", "c2", None, None),
         ("tell-references", "violation", "k1", "liz", None),
-        ("tell-references", "next_step", "i1", "liz", "2026-11-09T14:00:00+00:00"),
         ("handwritten-thank-you-note", "next_step", "i1", "ana", "2026-11-12T15:00:00+00:00"),
         ("handwritten-thank-you-note", "next_step", "i1", "ben", "2026-11-12T15:00:00+00:00"),
     ],
@@ -58,7 +57,8 @@ def test_jane_on_the_day_after_the_reply(auditor):  # type: ignore[no-untyped-de
         "2026-11-19T15:00:00-05:00",
     )
     assert step.message == (
-        "If Acme has not been in touch by Thu 19 Nov 2026 15:00 EST, call Kim Lee and Raj Patel to check in."
+        "No news from Acme since Thu 12 Nov 2026: call Kim Lee and Raj Patel to check in on "
+        "Thu 19 Nov 2026 15:00 EST if there is still none by then."
     )
     assert step.events == ("i1", "r1")
 

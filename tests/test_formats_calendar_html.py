@@ -316,7 +316,7 @@ def test_ics_one_vtodo_per_next_step_read_back(alex: Path) -> None:
     jane_todo = next(t for t in todos if "Acme" in str(t["SUMMARY"]))
     assert str(jane_todo["SUMMARY"]) == "Call Kim Lee and Raj Patel at Acme to check in"
     description = str(jane_todo["DESCRIPTION"])
-    assert "If Acme has not been in touch by Thu 19 Nov 2026 15:00 EST" in description
+    assert "No news from Acme since Thu 12 Nov 2026: call Kim Lee and Raj Patel to check in on Thu 19 Nov 2026 15:00 EST" in description
     assert "one call to the interviewer shows you are still interested" in description  # the rationale
     note = next(t for t in todos if "handwritten" in str(t["SUMMARY"]))
     assert str(note["SUMMARY"]).endswith("at Globex a handwritten thank-you note")

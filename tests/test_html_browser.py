@@ -200,7 +200,7 @@ def test_dom_has_a_mark_per_event_and_finding(chromium: str, workdir: Path, repo
     violations = dom.having("finding-mark", "violation")
     steps = dom.having("finding-mark", "next-step")
     assert len(violations) == sum(f["kind"] == "violation" for f in findings) == 12
-    assert len(steps) == sum(f["kind"] == "next_step" for f in findings) == 6
+    assert len(steps) == sum(f["kind"] == "next_step" for f in findings) == 5
     for severity in ("error", "warning"):
         expected = sum(f["kind"] == "violation" and f["severity"] == severity for f in findings)
         assert len(dom.having("finding-mark", f"severity-{severity}")) == expected
@@ -248,7 +248,7 @@ def test_without_javascript_everything_shows(chromium: str, workdir: Path, repor
     dom = Dom(dump_dom(chromium, workdir, copy, fragment="#hide=warning"))
     assert "hidden" in dom.tags("fieldset")[0]  # no checkboxes that would do nothing
     assert not dom.having("filtered")
-    assert len(dom.having("finding-mark")) == 18
+    assert len(dom.having("finding-mark")) == 17
 
 
 # --- layout and network --------------------------------------------------------------------------
