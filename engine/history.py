@@ -83,9 +83,7 @@ def _validators() -> _Validators:
     return _Validators(Draft202012Validator(document), by_type, _predicate(document), type_ok)
 
 
-_ANNOTATIONS = frozenset(
-    {"$schema", "$id", "$comment", "title", "description", "examples", "default"}
-)
+_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples", "default"})
 _PY_TYPES: Mapping[str, Callable[[object], bool]] = {
     "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
@@ -156,8 +154,7 @@ def _predicate(schema: Mapping[str, Any]) -> Callable[[object], bool]:
     if schema.get("uniqueItems"):
         # Unhashable items fail here and are left to jsonschema to judge.
         checks.append(
-            lambda v: not isinstance(v, list)
-            or (all(isinstance(i, str) for i in v) and len(set(v)) == len(v))
+            lambda v: not isinstance(v, list) or (all(isinstance(i, str) for i in v) and len(set(v)) == len(v))
         )
     if "anyOf" in schema:
         alternatives = [_predicate(sub) for sub in schema["anyOf"]]
@@ -246,10 +243,7 @@ class _Checker:
                 return found
             if not pointer:
                 return ((self.line_offset or 0) + 1, 1)
-            if pointer.endswith("#key"):
-                pointer = pointer.removesuffix("#key")
-            else:
-                pointer = pointer[: pointer.rfind("/")]
+            pointer = pointer.removesuffix("#key") if pointer.endswith("#key") else pointer[:pointer.rfind("/")]
 
     def add(self, pointer: str, message: str) -> None:
         if (pointer, message) in self.seen:
@@ -282,9 +276,7 @@ class _Checker:
 
     def check_schema(self) -> None:
         validators = _validators()
-        if validators.document_ok(self.data) and all(
-            validators.type_ok[event["type"]](event) for event in self.events
-        ):
+        if validators.document_ok(self.data) and all(validators.type_ok[event["type"]](event) for event in self.events):
             return  # the document passed the type check, so every event has a known type
         for error in validators.document.iter_errors(self.data):
             self.report(error, ())
@@ -326,9 +318,7 @@ class _Checker:
             self.add(pointer, f"{self.label(path)} must not be empty")
         elif keyword == "uniqueItems":
             self.add(pointer, f"{self.label(path)} lists the same item twice")
-        elif keyword == "anyOf" and all(
-            isinstance(s, dict) and set(s) == {"required"} for s in expected
-        ):
+        elif keyword == "anyOf" and all(isinstance(s, dict) and set(s) == {"required"} for s in expected):
             names = " or ".join(repr(s["required"][0]) for s in expected)
             self.add(pointer, f"missing required field {names}{self.context(path)}")
         else:
@@ -377,11 +367,7 @@ class _Checker:
         zone_name, zone = self.check_timezone()
         person_ids = self.unique_ids(self.people, "/people", "person")
         event_ids = self.unique_ids(self.events, "/events", "event")
-        interviews = {
-            event_id: index
-            for event_id, index in event_ids.items()
-            if self.event_type(index) == "interview"
-        }
+        interviews = {event_id: index for event_id, index in event_ids.items() if self.event_type(index) == "interview"}
         for index, event in enumerate(self.events):
             if not isinstance(event, dict):
                 continue
@@ -454,9 +440,7 @@ class _Checker:
         elif direction == "received" and "to" in event:
             self.add(f"{base}/to#key", f"a received {kind} names its sender in 'from', not 'to'")
 
-    def check_times(
-        self, index: int, event: dict[str, Any], base: str, zone: tzinfo, judge_future: bool
-    ) -> None:
+    def check_times(self, index: int, event: dict[str, Any], base: str, zone: tzinfo, judge_future: bool) -> None:
         at = self.parse_time(event.get("at"), f"{base}/at", zone)
         ends = self.parse_time(event.get("ends"), f"{base}/ends", zone)
         if at is not None:
@@ -508,9 +492,7 @@ class _Checker:
     def build(self, zone_name: str) -> History:
         doc = self.doc
         candidate = doc["candidate"]
-        people = tuple(
-            Person(p["id"], p["name"], p["role"], p.get("company")) for p in self.people
-        )
+        people = tuple(Person(p["id"], p["name"], p["role"], p.get("company")) for p in self.people)
         events = []
         for index, raw in enumerate(self.events):
             data: dict[str, object] = dict(DEFAULTS.get(raw["type"], {}))
@@ -557,6 +539,19 @@ def parse_history(
     """
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
+    if isinstance(data, dict) and "pack" in data and "events" not in data:
+        line = 1 if line_offset is None else line_offset + 1
+        raise InputError(
+            [
+                Problem(
+                    source,
+                    line,
+                    1,
+                    "this file is a rule pack, not a history: use it with "
+                    f"`followup audit --pack {source} HISTORY...` (a history lists `events`)",
+                )
+            ]
+        )
     checker = _Checker(data, positions, source, as_of, line_offset)
     checker.check_schema()
     zone_name = checker.check_meaning()

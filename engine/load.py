@@ -127,6 +127,11 @@ def load_document(text: str, source: str) -> tuple[object, Positions]:
         message = exc.problem or exc.context or "not valid YAML"
         if exc.context and exc.problem:
             message = f"{exc.problem} ({exc.context})"
+        if exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+            # The parser stops where the file ends; the mistake is where the quote opened.
+            line, column = exc.context_mark.line + 1, exc.context_mark.column + 1
+            message = "a quoted text that starts here is never closed"
+        message += _syntax_hint(text, line, column)
         raise InputError([Problem(source, line, column, f"YAML syntax error: {message}")]) from None
     except yaml.reader.ReaderError as exc:
         line, column = _line_col(text, exc.position)
@@ -505,3 +510,13 @@ def _stdin_sources() -> Iterator[Source]:
 def _chain(head: list[bytes], rest: Iterable[bytes]) -> Iterator[bytes]:
     yield from head
     yield from rest
+
+
+def _syntax_hint(text: str, line: int, column: int) -> str:
+    """A plain-words hint for the YAML mistakes people make most (the parser's words are terse)."""
+    lines = text.splitlines()
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    before = lines[line - 2] if 1 < line <= len(lines) + 1 else ""
+    if "\t" in here[: max(column, 1)] or "\t" in before[: len(before) - len(before.lstrip())]:
+        return "; indent with spaces, not tabs"
+    return ""

@@ -181,6 +181,17 @@ class _Loader:
             self.problems.extend(exc.problems)
             return None
         self.positions[source] = positions
+        if isinstance(data, dict) and "pack" not in data and ("events" in data or "candidate" in data):
+            self.problems.append(
+                Problem(
+                    source,
+                    1,
+                    1,
+                    "this file is a history, not a rule pack: audit it with "
+                    f"`followup audit {source}` (a pack starts with `pack: <name>`)",
+                )
+            )
+            return None
         problems = schema_problems(data, positions, source)
         if problems:
             # Drop the parts the schema refuses, when that leaves a valid document, so that the

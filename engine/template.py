@@ -55,6 +55,11 @@ def parse(text: str) -> tuple[Part, ...]:
         pos = m.end()
     if pos < len(text):
         parts.append(text[pos:])
+    for part in parts:
+        if isinstance(part, str) and ("{" in part or "}" in part):
+            brace = "{" if "{" in part else "}"
+            near = part.strip()[:30]
+            raise TemplateError(f"unmatched {brace!r} near {near!r}: placeholders are written {{alias.field}}")
     return tuple(parts)
 
 

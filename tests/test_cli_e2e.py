@@ -160,3 +160,10 @@ def test_readme_shows_what_the_first_command_prints() -> None:
     shown = readme[start : readme.index("\n```", start)]
     done = run("audit", "examples/struggling.yaml", "--as-of", "2026-11-25T12:00Z")
     assert done.stdout.rstrip("\n") == shown
+
+
+def test_a_pack_given_as_a_history_and_the_reverse_are_named() -> None:
+    done = run("audit", "examples/packs/strict-agency.yaml", "--as-of", AS_OF)
+    assert done.returncode == 2 and "this file is a rule pack, not a history" in done.stdout
+    done = run("pack", "validate", "examples/jane.yaml")
+    assert done.returncode == 1 and "this file is a history, not a rule pack" in done.stdout

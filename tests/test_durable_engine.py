@@ -84,16 +84,14 @@ def test_the_same_fact_twice_is_observed() -> None:
     assert code == 2  # MessageObserved: the backend deduplicates derived facts before asserting
 
 
-def test_joining_on_a_field_named_id_fails_silently() -> None:
-    rules = {"r": {"all": [{"i": {"t": "interview"}}, {"e": {"$and": [{"t": "email"}, {"about": {"i": "id"}}]}}]}}
-    handle = ruleset(rules)
-    fire(handle, {"t": "interview", "id": "i1"})
-    assert fire(handle, {"t": "email", "about": "i1"}) == []  # the trap: facts carry `key` instead
-    keyed = ruleset(
-        {"r": {"all": [{"i": {"t": "interview"}}, {"e": {"$and": [{"t": "email"}, {"about": {"i": "key"}}]}}]}}
-    )
-    fire(keyed, {"t": "interview", "key": "i1"})
-    assert len(fire(keyed, {"t": "email", "about": "i1"})) == 1
+def test_joining_on_key_works_where_id_is_unreliable() -> None:
+    """Joining on a field named `id` gave 0 matches in DURABLE_RULES.md's measurements and 1 in
+    some of ours (it depends on the process's state): undefined, so facts carry `key` instead and
+    no fact has an `id` field (tests/test_units.py). Joining on `key` must always work."""
+    for _ in range(20):
+        keyed = ruleset({"r": {"all": [{"i": {"t": "interview"}}, {"e": {"$and": [{"t": "email"}, {"about": {"i": "key"}}]}}]}})
+        fire(keyed, {"t": "interview", "key": "i1"})
+        assert len(fire(keyed, {"t": "email", "about": "i1"})) == 1
 
 
 def test_or_placed_last_keeps_the_join_tests() -> None:

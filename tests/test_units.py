@@ -105,3 +105,22 @@ def test_facts_flatten_recipients_and_resolve_companies() -> None:
     assert post["interview_word"] is True
     assert [m["co"] for m in by_type["mention"]] == ["acme"]
     assert not any("id" in f for f in facts)  # durable_rules mis-joins on `id`
+
+
+@pytest.mark.parametrize("text", ["{e.at|date", "due e.at|date}", "{a.b} {"])
+def test_unmatched_braces_are_errors(text: str) -> None:
+    with pytest.raises(tpl.TemplateError, match="unmatched"):
+        tpl.parse(text)
+
+
+def test_yaml_syntax_errors_get_plain_hints() -> None:
+    from followup.errors import InputError
+    from followup.load import load_document
+
+    with pytest.raises(InputError, match="indent with spaces, not tabs"):
+        load_document("version: 1\ncandidate:\n\tname: Tom\n", "h.yaml")
+    with pytest.raises(InputError) as caught:
+        load_document('a: 1\nb: "open\nc: 2\n', "h.yaml")
+    [problem] = caught.value.problems
+    assert (problem.line, problem.column) == (2, 4)
+    assert "never closed" in problem.message
