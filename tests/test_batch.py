@@ -103,7 +103,11 @@ def test_mixed_batch_reports_every_good_history_and_every_bad_one(batch_dir: Pat
     assert code == 2
     report = json.loads(out)
     names = [(h["source"], h["candidate"]) for h in report["histories"]]
-    assert names == [("in/a_good.yaml", "Yara Yaml")] + [("in/sub/c_batch.jsonl", f"Candidate {n}") for n in range(6)]
+    # a JSON Lines history is named by its line (the bad lines 3 and 6 are errors)
+    good_lines = [1, 2, 4, 5, 7, 8]
+    assert names == [("in/a_good.yaml", "Yara Yaml")] + [
+        (f"in/sub/c_batch.jsonl:{line}", f"Candidate {n}") for n, line in enumerate(good_lines)
+    ]
     errors = [(e["source"], e["line"]) for e in report["errors"]]
     assert errors == [
         ("in/b_bad.yaml", 6),
@@ -168,7 +172,7 @@ def test_jobs_default_and_stdin_jsonl_in_parallel(tmp_path: Path) -> None:
     assert default.returncode == single.returncode == 1
     assert default.stdout == single.stdout
     report = json.loads(default.stdout)
-    assert [h["source"] for h in report["histories"]] == ["<stdin>"] * 40
+    assert [h["source"] for h in report["histories"]] == [f"<stdin>:{n}" for n in range(1, 41)]
     assert default.stderr == ""  # no progress line: stderr is not a terminal
 
 
@@ -228,7 +232,7 @@ def test_several_reports_in_one_run(batch_dir: Path) -> None:
     assert "| 7 |" in (batch_dir / "r/out.md").read_text("utf-8")
     assert (batch_dir / "r/out.txt").read_text("utf-8").count("::error file=in/sub/c_batch.jsonl,line=") >= 2
     assert err == ""  # the main report (text on stdout) shows the errors
-    assert out.count("in/sub/c_batch.jsonl:") == 2
+    assert out.count("in/sub/c_batch.jsonl:3:") == 1 and out.count("in/sub/c_batch.jsonl:6:") == 1
 
 
 def test_progress_only_on_a_terminal(tmp_path: Path) -> None:

@@ -77,6 +77,12 @@ class Formatter(Protocol):
     def end(self, summary: Summary) -> None: ...
 
 
+def display_source(result: HistoryResult) -> str:
+    """Where a history came from, as a reader wants it: ``batch.jsonl:12`` for a JSON Lines line."""
+    line = result.history.line if result.history is not None else 0
+    return f"{result.source}:{line}" if line else result.source
+
+
 def formatter(name: str, out: TextIO, context: Context) -> Formatter:
     module = importlib.import_module(f"{__name__}.{FORMATS[name]}")
     made: Formatter = module.Formatter(out, context)

@@ -8,7 +8,7 @@ from typing import TextIO
 
 from ..errors import Problem
 from ..model import Finding, HistoryResult
-from . import Context, Summary
+from . import Context, Summary, display_source
 
 
 def finding_dict(f: Finding) -> dict[str, object]:
@@ -50,7 +50,7 @@ class Formatter:
 
     def history(self, result: HistoryResult) -> None:
         item = {
-            "source": result.source,
+            "source": display_source(result),
             "candidate": result.candidate,
             "findings": [finding_dict(f) for f in result.findings],
         }

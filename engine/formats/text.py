@@ -10,7 +10,7 @@ import click
 from ..errors import Problem
 from ..model import Finding, HistoryResult
 from ..template import format_time
-from . import Context, Summary
+from . import Context, Summary, display_source
 
 MARKS = {"error": "✗", "warning": "!", "info": "·"}
 COLORS = {"error": "red", "warning": "yellow", "info": "blue"}
@@ -32,7 +32,7 @@ class Formatter:
     def history(self, result: HistoryResult) -> None:
         tz = ZoneInfo(result.history.timezone) if result.history else ZoneInfo("UTC")
         as_of = format_time(self.context.as_of.timestamp(), tz)
-        self._echo(f"{result.source} — {result.candidate} (as of {as_of})", bold=True)
+        self._echo(f"{display_source(result)} — {result.candidate} (as of {as_of})", bold=True)
         violations = [f for f in result.findings if f.kind == "violation"]
         steps = [f for f in result.findings if f.kind == "next_step"]
         if not result.findings:
