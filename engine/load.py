@@ -21,7 +21,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -520,3 +520,16 @@ def _syntax_hint(text: str, line: int, column: int) -> str:
     if "\t" in here[: max(column, 1)] or "\t" in before[: len(before) - len(before.lstrip())]:
         return "; indent with spaces, not tabs"
     return ""
+
+
+def position(positions: Mapping[str, tuple[int, int]], pointer: str) -> tuple[int, int]:
+    """The position of ``pointer`` (``#key``: of its key) or of its nearest located ancestor."""
+    if pointer in positions:
+        return positions[pointer]
+    pointer = pointer.removesuffix("#key")
+    while True:
+        if pointer in positions:
+            return positions[pointer]
+        if not pointer:
+            return (1, 1)
+        pointer = pointer.rsplit("/", 1)[0]

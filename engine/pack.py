@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, Problem
-from .load import Positions, load_document
+from .load import Positions, load_document, position
 from .packexamples import check_examples, example_history, example_positions, parse_example_time
 from .packmodel import Example, Pack
 from .packoverlay import OVERRIDABLE, expression_names, overlay_pack, params_used, rule_param_names
 from .packparse import DURATION_HINT, ENUM_FIELDS, PATTERN_NAMES, VIA_VALUES, Parser
-from .packschema import pack_schema, position, prune_invalid, schema_problems
+from .packschema import pack_schema, prune_invalid, schema_problems
 from .regexcheck import regex_problem
 
 DEFAULT_PACK = "interview-follow-up"

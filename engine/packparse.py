@@ -16,9 +16,9 @@ from typing import Any
 from .errors import Problem
 from .expr import parse_duration
 from .facts import CONTENT_FLAGS, FACT_FIELDS
-from .load import escape_segment
+from .load import escape_segment, position
 from .packmodel import COMPARISONS, Check, Derivation, Example, Location, Pack, Param, Pattern, Rule, Where
-from .packschema import did_you_mean, position
+from .packschema import did_you_mean
 from .regexcheck import regex_problem
 
 DURATION_HINT = "write e.g. 90m, 24h, 7d or 2w"

@@ -20,7 +20,7 @@ import jsonschema
 import jsonschema.exceptions
 
 from .errors import Problem
-from .load import escape_segment
+from .load import escape_segment, position
 
 
 @functools.lru_cache(maxsize=1)
@@ -41,19 +41,6 @@ def did_you_mean(word: str, options: Sequence[str], listing: bool = True) -> str
     if hint:
         return f"; did you mean {hint[0]!r}?"
     return f" (known: {', '.join(options)})" if listing and options else ""
-
-
-def position(positions: Mapping[str, tuple[int, int]], pointer: str) -> tuple[int, int]:
-    """The position of ``pointer`` (``#key``: of its key) or of its nearest located ancestor."""
-    if pointer in positions:
-        return positions[pointer]
-    pointer = pointer.removesuffix("#key")
-    while True:
-        if pointer in positions:
-            return positions[pointer]
-        if not pointer:
-            return (1, 1)
-        pointer = pointer.rsplit("/", 1)[0]
 
 
 # -- schema problems ------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from typing import Any
 import jsonschema
 
 from .errors import InputError, Problem
-from .load import escape_segment, load_document
+from .load import escape_segment, load_document, position
 from .model import HistoryResult, Waived
 from .packmodel import Pack
 
@@ -155,22 +155,22 @@ def parse_waivers(
     entries: list[Waiver] = []
     for index, item in enumerate(data["waivers"]):
         base = f"/waivers/{index}"
-        line, column = _position(positions, base)
+        line, column = position(positions, base)
         rule = rules.get(item["rule"])
         if rule is None:
             hint = difflib.get_close_matches(item["rule"], list(rules), n=1)
             tip = f"; did you mean {hint[0]!r}?" if hint else ""
-            at = _position(positions, f"{base}/rule")
+            at = position(positions, f"{base}/rule")
             message = f"unknown rule {item['rule']!r} in pack {pack.name!r}{tip}"
             problems.append(Problem(source, *at, message, f"{base}/rule"))
         elif "violation" not in rule.kinds:
-            at = _position(positions, f"{base}/rule")
+            at = position(positions, f"{base}/rule")
             message = f"rule {rule.id!r} reports only next steps; only violations can be waived"
             problems.append(Problem(source, *at, message, f"{base}/rule"))
         try:
             expires = date.fromisoformat(item["expires"])
         except ValueError:
-            at = _position(positions, f"{base}/expires")
+            at = position(positions, f"{base}/expires")
             message = f"'expires' {item['expires']!r} is not a date (YYYY-MM-DD)"
             problems.append(Problem(source, *at, message, f"{base}/expires"))
             continue
@@ -192,16 +192,6 @@ def parse_waivers(
     return tuple(entries)
 
 
-def _position(positions: Mapping[str, tuple[int, int]], pointer: str) -> tuple[int, int]:
-    """The position of ``pointer`` or of its nearest located ancestor."""
-    while True:
-        if pointer in positions:
-            return positions[pointer]
-        if not pointer:
-            return (1, 1)
-        pointer = pointer.rsplit("/", 1)[0]
-
-
 _KIND = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer"}
 
 
@@ -220,10 +210,10 @@ def _schema_problems(data: object, positions: Mapping[str, tuple[int, int]], sou
                 if key not in allowed:
                     hint = difflib.get_close_matches(key, allowed, n=1)
                     tip = f"; did you mean {hint[0]!r}?" if hint else f" (fields: {', '.join(allowed)})"
-                    at = _position(positions, f"{pointer}/{escape_segment(key)}#key")
+                    at = position(positions, f"{pointer}/{escape_segment(key)}#key")
                     problems.append(Problem(source, *at, f"unknown field {key!r}{entry}{tip}", pointer))
             continue
-        line, column = _position(positions, pointer)
+        line, column = position(positions, pointer)
         if error.validator == "required" and isinstance(error.instance, dict):
             for name in error.validator_value:
                 if name not in error.instance:
