@@ -13,14 +13,14 @@ from pathlib import Path
 import icalendar
 import pytest
 from click.testing import CliRunner
+
+from conftest import ROOT
 from followup.cli import cli
 from followup.errors import Problem
 from followup.formats import Context, Summary, ics
 from followup.formats import html as html_format
 from followup.model import Candidate, Event, Finding, History, HistoryResult, Person
 from followup.pack import load_pack
-
-from conftest import ROOT
 
 AS_OF = "2026-11-13T12:00Z"
 HOSTILE = "<script>alert(1)</script>"

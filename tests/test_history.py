@@ -11,12 +11,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from jsonschema import Draft202012Validator
+
 from followup import history as history_module
 from followup.errors import InputError, Problem
 from followup.history import history_schema, load_histories, parse_history
 from followup.load import load_document
 from followup.model import History
-from jsonschema import Draft202012Validator
 
 AS_OF = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 NEW_YORK = ZoneInfo("America/New_York")

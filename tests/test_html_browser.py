@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from followup.cli import cli
 
 from conftest import ROOT
+from followup.cli import cli
 
 AS_OF = "2026-11-25T12:00Z"
 EXAMPLES = ("struggling.yaml", "upcoming.yaml", "jane.yaml")

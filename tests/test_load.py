@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from followup.errors import InputError, Problem
 from followup.load import (
     STDIN_NAME,
