@@ -94,7 +94,11 @@ def cli() -> None:
     help="Exit 1 when a violation of this severity or worse is found.",
 )
 @click.option(
-    "--jobs", "-j", type=click.IntRange(min=1), metavar="N", help="Worker processes for batches (default: CPU count)."
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Worker processes for batches (default: the CPU count for 32 histories or more, else 1).",
 )
 @click.option(
     "--waivers",
@@ -145,9 +149,9 @@ def audit(
 
 
 @cli.command()
-@click.argument("what", type=click.Choice(["history", "pack", "report"]))
+@click.argument("what", type=click.Choice(["history", "pack", "report", "waivers"]))
 def schema(what: str) -> None:
-    """Print the JSON Schema of a history, a pack or the JSON report."""
+    """Print the JSON Schema of a history, a pack, the JSON report or a waivers file."""
     from importlib import resources
 
     click.echo(resources.files("followup.schemas").joinpath(f"{what}.schema.json").read_text("utf-8"), nl=False)

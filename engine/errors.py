@@ -31,6 +31,10 @@ class InputError(FollowupError):
         self.problems = sorted(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[list[Problem]]]:
+        # Worker processes send these back to the parent: rebuild from the problems, not the text.
+        return (InputError, (self.problems,))
+
 
 class UsageError(FollowupError):
     """The command line asks for something that cannot be done (exit 2)."""

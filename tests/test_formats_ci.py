@@ -15,7 +15,19 @@ from followup.cli import cli
 from followup.formats.github import command, escape_data, escape_property
 from followup.formats.markdown import cell
 
-SARIF_SCHEMA = Path(__file__).resolve().parents[2] / "shared/data/sarif-schema-2.1.0.json"
+# The official schema is not copied into the project: it is read from ../shared beside the
+# repository (as CI lays it out), or from the workplace's shared folder.
+SARIF_SCHEMA = next(
+    (
+        p
+        for p in (
+            Path(__file__).resolve().parents[2] / "shared/data/sarif-schema-2.1.0.json",
+            Path("/work/shared/data/sarif-schema-2.1.0.json"),
+        )
+        if p.exists()
+    ),
+    Path(__file__).resolve().parents[2] / "shared/data/sarif-schema-2.1.0.json",
+)
 AS_OF = "2026-11-06T12:00"
 
 # One history with violations of both severities, next steps, and text that needs escaping in
@@ -187,6 +199,7 @@ def test_sarif_input_errors_are_notifications(files: dict[str, str]) -> None:
 
 def test_sarif_loads_with_sarif_tools(files: dict[str, str], tmp_path: Path) -> None:
     from sarif import loader  # a test dependency (pyproject): never skipped
+
     target = tmp_path / "report.sarif"
     code, _, _ = audit(files["mixed"], "--format", "sarif", "--output", str(target))
     assert code == 1
@@ -206,6 +219,7 @@ def test_sarif_loads_with_sarif_tools(files: dict[str, str], tmp_path: Path) -> 
 
 def junit(path: Path):  # type: ignore[no-untyped-def]
     import junitparser  # a test dependency (pyproject): never skipped
+
     return junitparser, junitparser.JUnitXml.fromfile(str(path))
 
 
