@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -22,6 +23,34 @@ from .packschema import did_you_mean
 from .regexcheck import regex_problem
 
 DURATION_HINT = "write e.g. 90m, 24h, 7d or 2w"
+_UNIT_WORDS = {
+    "s": "s",
+    "sec": "s",
+    "second": "s",
+    "m": "m",
+    "min": "m",
+    "minute": "m",
+    "h": "h",
+    "hr": "h",
+    "hour": "h",
+    "d": "d",
+    "day": "d",
+    "w": "w",
+    "wk": "w",
+    "week": "w",
+}
+
+
+def duration_hint(raw: str) -> str:
+    """``2 days`` -> "did you mean '2d'?"; otherwise the general hint."""
+
+    m = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]+?)s?\s*", raw)
+    unit = _UNIT_WORDS.get(m.group(2).lower()) if m else None
+    if m and unit:
+        return f"did you mean '{m.group(1)}{unit}'? ({DURATION_HINT})"
+    return DURATION_HINT
+
+
 # Text patterns the facts step reads; any other name would never decide anything.
 PATTERN_NAMES = (*CONTENT_FLAGS, "interview")
 # Fields of the history's own facts whose values come from a closed list in the history schema.
@@ -118,7 +147,7 @@ class Parser:
         if isinstance(raw, str):
             seconds = parse_duration(raw)
             if seconds is None:
-                self.error(pointer, f"parameter {name!r}: {raw!r} is not a duration; {DURATION_HINT}")
+                self.error(pointer, f"parameter {name!r}: {raw!r} is not a duration; {duration_hint(raw)}")
                 return Param(name, raw, 0, description, origin)
             return Param(name, raw, seconds, description, origin)
         return Param(name, raw, raw, description, origin)

@@ -134,7 +134,7 @@ def test_duplicate_rule_ids(tmp_path: Path) -> None:
 
 def test_bad_duration_parameter(tmp_path: Path) -> None:
     text = "pack: p\nparams:\n  within: 24hours\n"
-    p = one(problems(tmp_path, text), "parameter 'within': '24hours' is not a duration; write e.g. 90m, 24h, 7d or 2w")
+    p = one(problems(tmp_path, text), "parameter 'within': '24hours' is not a duration; did you mean '24h'? (write e.g. 90m, 24h, 7d or 2w)")
     assert at(p) == where(text, "24hours")
 
 
@@ -458,3 +458,10 @@ def test_the_language_doc_lists_every_fact_and_field() -> None:
     for fact, fields in FACT_FIELDS.items():
         [row] = [line for line in doc.splitlines() if line.startswith(f"| `{fact}` |")]
         assert row.split("|")[2].strip() == ", ".join(fields), fact
+
+
+@pytest.mark.parametrize(("written", "meant"), [("2 days", "2d"), ("7D", "7d"), ("1 week", "1w"), ("3 hours", "3h")])
+def test_a_spelled_out_duration_gets_its_short_form(written: str, meant: str) -> None:
+    from followup.packparse import duration_hint
+
+    assert duration_hint(written).startswith(f"did you mean '{meant}'?")
