@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from . import expr as ex
 from . import template as tpl
 from .backends import Firing
+from .backends import evidence as evidence_of
 from .compiler import CompiledPack
 from .model import Finding, History
 
@@ -31,7 +32,7 @@ def build_findings(compiled: CompiledPack, firings: Iterable[Firing], history: H
         subject = str(ex.evaluate(rule.subject, bindings)) if rule.subject else ""
         person_value = ex.evaluate(rule.person, bindings) if rule.person else None
         person = None if person_value is None else str(person_value)
-        evidence = _evidence(subject, rule.aliases, bindings)
+        evidence = evidence_of(rule.aliases, bindings, (subject,) if subject else ())
         rank = tuple(sorted(((times.get(e, 0.0), e) for e in evidence), reverse=True))
         key = (rule.rule_id, rule.kind, subject, person)
         if key not in best or rank > best[key][0]:
@@ -64,15 +65,6 @@ def _finding(
         due=due,
         message=tpl.render(rule.message, bindings, tz),
     )
-
-
-def _evidence(subject: str, aliases: tuple[str, ...], bindings: Mapping[str, Mapping[str, object]]) -> tuple[str, ...]:
-    evidence = [subject] if subject else []
-    for alias in aliases:
-        for ev in str(bindings[alias].get("ev", "")).split():
-            if ev not in evidence:
-                evidence.append(ev)
-    return tuple(evidence)
 
 
 def sort_key(f: Finding, times: Mapping[str, float]) -> tuple[object, ...]:

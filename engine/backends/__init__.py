@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..compiler import CompiledPack
+from ..expr import evaluate
 
 Fact = Mapping[str, object]
 
@@ -34,22 +35,23 @@ def fact_key(fact: Fact) -> tuple[tuple[str, object], ...]:
     return tuple(sorted(fact.items()))
 
 
+def evidence(aliases: Sequence[str], bindings: Mapping[str, Fact], first: Sequence[str] = ()) -> tuple[str, ...]:
+    """The event ids behind a match: ``first``, then each bound fact's ``ev``, without repeats."""
+    found = dict.fromkeys(first)
+    for alias in aliases:
+        found.update(dict.fromkeys(str(bindings[alias].get("ev", "")).split()))
+    return tuple(found)
+
+
 def derived_fact(compiled: CompiledPack, firing: Firing) -> dict[str, object]:
     """The fact a derivation firing produces: its ``set`` projection plus evidence."""
-    from ..expr import evaluate
-
     rule = compiled.rules[firing.rule]
     fact: dict[str, object] = {"t": rule.fact}
     for name, expression in rule.set.items():
         value = evaluate(expression, firing.bindings)
         if value is not None:
             fact[name] = value
-    evidence: list[str] = []
-    for alias in rule.aliases:
-        for ev in str(firing.bindings[alias].get("ev", "")).split():
-            if ev not in evidence:
-                evidence.append(ev)
-    fact["ev"] = " ".join(evidence)
+    fact["ev"] = " ".join(evidence(rule.aliases, firing.bindings))
     return fact
 
 
@@ -66,5 +68,4 @@ def get_backend(name: str, compiled: CompiledPack) -> Backend:
     raise ValueError(f"unknown engine {name!r}")
 
 
-__all__ = ["Backend", "Fact", "Firing", "derived_fact", "fact_key", "get_backend"]
-_ = Mapping  # re-exported type names only
+__all__ = ["Backend", "Fact", "Firing", "derived_fact", "evidence", "fact_key", "get_backend"]
