@@ -243,7 +243,7 @@ class _Checker:
                 return found
             if not pointer:
                 return ((self.line_offset or 0) + 1, 1)
-            pointer = pointer.removesuffix("#key") if pointer.endswith("#key") else pointer[:pointer.rfind("/")]
+            pointer = pointer.removesuffix("#key") if pointer.endswith("#key") else pointer[: pointer.rfind("/")]
 
     def add(self, pointer: str, message: str) -> None:
         if (pointer, message) in self.seen:
@@ -375,17 +375,17 @@ class _Checker:
             self.check_people(event, base, person_ids)
             about = event.get("about")
             if isinstance(about, str) and about not in interviews:
-                if about in event_ids:
-                    other = event_ids[about]
+                other = event_ids.get(about)
+                if other is None:
+                    self.add(f"{base}/about", f"unknown interview {about!r} in 'about'" + _suggest(about, interviews))
+                elif self.event_type(other) in _validators().type_ok:
                     line = self.line_of(f"/events/{other}")
-                    message = (
-                        f"'about' must name an interview, but {about!r} is the "
-                        f"{self.event_type(other)} event on line {line}"
+                    kind = self.event_type(other)
+                    self.add(
+                        f"{base}/about",
+                        f"'about' must name an interview, but {about!r} is the {kind} event on line {line}",
                     )
-                else:
-                    message = f"unknown interview {about!r} in 'about'"
-                    message += _suggest(about, interviews)
-                self.add(f"{base}/about", message)
+                # else: the event it names has an unknown type, a typo reported there; not again here
             self.check_direction(event, base)
             # With an unknown zone, times are hours off: the zone error is enough, not "future" too.
             self.check_times(index, event, base, zone or UTC, judge_future=zone is not None)

@@ -543,3 +543,24 @@ def test_fast_check_never_lets_through_what_jsonschema_rejects(change: Any) -> N
 
 def test_validators_are_built_once() -> None:
     assert history_module._validators() is history_module._validators()
+
+
+def test_a_mistyped_interview_type_is_one_error_not_a_cascade() -> None:
+    from datetime import UTC, datetime
+
+    from followup.errors import InputError
+    from followup.history import parse_history
+
+    doc = {
+        "version": 1,
+        "candidate": {"name": "T"},
+        "people": [{"id": "k", "name": "K", "role": "interviewer", "company": "A"}],
+        "events": [
+            {"id": "i1", "at": "2026-11-02T10:00", "type": "interveiw", "company": "A", "with": ["k"]},
+            {"id": "e1", "at": "2026-11-02T12:00", "type": "email", "direction": "sent", "to": "k", "about": "i1"},
+            {"id": "e2", "at": "2026-11-02T13:00", "type": "email", "direction": "sent", "to": "k", "about": "i1"},
+        ],
+    }
+    with pytest.raises(InputError) as caught:
+        parse_history(doc, {}, "h.yaml", datetime(2026, 11, 25, tzinfo=UTC))
+    assert [p.message for p in caught.value.problems] == ["unknown event type 'interveiw'; did you mean 'interview'?"]
