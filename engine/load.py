@@ -461,7 +461,11 @@ def _file_sources(path: str) -> Iterator[Source]:
         with open(path, "rb") as stream:
             raw = stream.read()
     except OSError as exc:
-        yield _unreadable(path, exc.strerror or str(exc))
+        reason = exc.strerror or str(exc)
+        if "\\" in path and not os.path.exists(path):
+            posix = path.replace("\\", "/")
+            reason += "; paths use '/' here" + (f": did you mean {posix!r}?" if os.path.exists(posix) else "")
+        yield _unreadable(path, reason)
         return
     yield _decoded(path, raw, 0, form)
 
@@ -473,7 +477,7 @@ def _decoded(name: str, raw: bytes, line_offset: int, form: Format) -> Source:
         before = raw[: exc.start]
         line = line_offset + before.count(b"\n") + 1
         column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
-        reason = f"cannot read: not UTF-8 text (byte 0x{raw[exc.start]:02x})"
+        reason = f"cannot read: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
         problem = Problem(name, line, column, reason)
         return Source(name, None, line_offset, problem, form)
     return Source(name, text, line_offset, None, form)

@@ -269,7 +269,7 @@ def test_unreadable_paths_become_problems(tmp_path: Path) -> None:
     problems = [s.problem for s in sources if s.problem]
     assert problems[0] == Problem(missing, 1, 1, "cannot read: No such file or directory")
     assert (problems[1].line, problems[1].column) == (2, 4)
-    assert problems[1].message == "cannot read: not UTF-8 text (byte 0xff)"
+    assert problems[1].message == "cannot read: not UTF-8 text (byte 0xff); save the file as UTF-8"
     assert (problems[2].line, problems[2].column) == (2, 8)
 
 
@@ -314,3 +314,14 @@ def test_missing_stdin_is_a_problem(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stdin", None)
     [source] = iter_sources(["-"])
     assert source.problem == Problem(STDIN_NAME, 1, 1, "cannot read: there is no standard input")
+
+
+def test_a_windows_style_path_gets_a_hint(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from followup.load import iter_sources
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "h.yaml").write_text("version: 1\n")
+    [source] = list(iter_sources(["sub\\h.yaml"]))
+    assert source.problem is not None
+    assert source.problem.message.endswith("paths use '/' here: did you mean 'sub/h.yaml'?")
