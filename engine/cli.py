@@ -128,6 +128,12 @@ def audit(
     """Audit history files, directories (*.yaml, *.yml, *.json, *.jsonl, recursively) or - (stdin).
 
     \b
+    Examples:
+      followup audit jane.yaml --as-of 2026-11-25T12:00-05:00
+      followup audit exports/ --format json -o report.json --report sarif=report.sarif
+      followup audit batch.jsonl --fail-on warning --waivers waivers.yaml
+
+    \b
     Exit codes: 0 no violation at or above --fail-on; 1 at least one;
                 2 usage error, invalid history or invalid pack.
     """
