@@ -189,39 +189,21 @@ def test_stdin_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert err.startswith("<stdin>:6:")
 
 
+SEVERAL_REPORTS = (
+    "in/a_good.yaml",
+    "in/sub/c_batch.jsonl",
+    *("--report", "json=r/out.json", "--report", "sarif=r/out.sarif", "--report", "junit=r/out.xml"),
+    *("--report", "markdown=r/out.md", "--report", "github=r/out.txt"),
+)
+
+
 def test_several_reports_in_one_run(batch_dir: Path) -> None:
-    code, out, err = audit(
-        "in/a_good.yaml",
-        "in/sub/c_batch.jsonl",
-        "--report",
-        "json=r/out.json",
-        "--report",
-        "sarif=r/out.sarif",
-        "--report",
-        "junit=r/out.xml",
-        "--report",
-        "markdown=r/out.md",
-        "--report",
-        "github=r/out.txt",
-    )
+    code, out, err = audit(*SEVERAL_REPORTS)
     # The report directory does not exist: a usage error, reported without a traceback.
     assert code == 2 and out == ""
     assert err == "followup: cannot write the json report to r/out.json: No such file or directory\n"
     (batch_dir / "r").mkdir()
-    code, out, err = audit(
-        "in/a_good.yaml",
-        "in/sub/c_batch.jsonl",
-        "--report",
-        "json=r/out.json",
-        "--report",
-        "sarif=r/out.sarif",
-        "--report",
-        "junit=r/out.xml",
-        "--report",
-        "markdown=r/out.md",
-        "--report",
-        "github=r/out.txt",
-    )
+    code, out, err = audit(*SEVERAL_REPORTS)
     assert code == 2  # the two bad JSONL lines
     assert out.startswith("in/a_good.yaml — Yara Yaml")  # the main report: text on stdout
     report = json.loads((batch_dir / "r/out.json").read_text("utf-8"))
