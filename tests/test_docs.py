@@ -25,8 +25,11 @@ OUTSIDE = re.compile(r"\bSPEC\b|\.\./shared|DURABLE_RULES")
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
 def test_no_doc_points_outside_the_repository(doc: Path) -> None:
-    bad = [f"{doc.name}:{n}: {line.strip()}" for n, line in enumerate(doc.read_text("utf-8").splitlines(), 1)
-           if OUTSIDE.search(line)]
+    bad = [
+        f"{doc.name}:{n}: {line.strip()}"
+        for n, line in enumerate(doc.read_text("utf-8").splitlines(), 1)
+        if OUTSIDE.search(line)
+    ]
     assert bad == []
 
 
@@ -72,11 +75,14 @@ def test_every_event_field_is_documented_with_its_values(name: str) -> None:
             assert f"`{allowed}`" in value, f"{name}.{field}: value {allowed!r} not listed"
 
 
-@pytest.mark.parametrize(("title", "schema"), [
-    ("The top level", SCHEMA),
-    ("candidate", SCHEMA["properties"]["candidate"]),
-    ("A person (an entry of `people`)", DEFS["person"]),
-])
+@pytest.mark.parametrize(
+    ("title", "schema"),
+    [
+        ("The top level", SCHEMA),
+        ("candidate", SCHEMA["properties"]["candidate"]),
+        ("A person (an entry of `people`)", DEFS["person"]),
+    ],
+)
 def test_top_level_candidate_and_people_are_documented(title: str, schema: dict[str, object]) -> None:
     documented = TABLES[title]
     properties = schema["properties"]
