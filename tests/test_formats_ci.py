@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 import yaml
@@ -217,7 +219,7 @@ def test_sarif_loads_with_sarif_tools(files: dict[str, str], tmp_path: Path) -> 
 # -- JUnit ------------------------------------------------------------------------------------------
 
 
-def junit(path: Path):  # type: ignore[no-untyped-def]
+def junit(path: Path) -> tuple[ModuleType, Any]:
     import junitparser  # a test dependency (pyproject): never skipped
 
     return junitparser, junitparser.JUnitXml.fromfile(str(path))
