@@ -13,6 +13,7 @@ from followup.audit import Auditor
 from followup.history import parse_history
 from followup.model import Finding, History
 from followup.pack import load_pack
+from followup.packmodel import Pack
 
 settings.register_profile(
     "ci",
@@ -30,17 +31,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def default_pack():  # type: ignore[no-untyped-def]
+def default_pack() -> Pack:
     return load_pack("interview-follow-up")
 
 
 @pytest.fixture(scope="session")
-def auditor(default_pack):  # type: ignore[no-untyped-def]
+def auditor(default_pack: Pack) -> Auditor:
     return Auditor.for_pack(default_pack)
 
 
 @pytest.fixture(scope="session")
-def reference_auditor(default_pack):  # type: ignore[no-untyped-def]
+def reference_auditor(default_pack: Pack) -> Auditor:
     return Auditor.for_pack(default_pack, engine="reference")
 
 

@@ -294,7 +294,7 @@ class _World:
             out = {k: v for k, v in event.items() if k != "ends_epoch"}
             out["at"] = self.stamp(moment)
             if "ends_epoch" in event:
-                out["ends"] = self.stamp(float(event["ends_epoch"]))  # type: ignore[arg-type]
+                out["ends"] = self.stamp(float(event["ends_epoch"]))
             events.append(out)
         events = draw(st.permutations(events))  # file order is not time order
         candidate: dict[str, object] = {"name": "Jane Doe"}

@@ -20,10 +20,12 @@ from types import ModuleType
 import pytest
 from click.testing import CliRunner
 
+from followup.audit import Auditor
 from followup.cli import cli
 from followup.errors import InputError, Problem
 from followup.load import Source
 from followup.model import HistoryResult
+from followup.packmodel import Pack
 from followup.parallel import CHUNK_SIZES, CHUNKS_IN_FLIGHT_PER_JOB, WorkerSetup, _Failed, audit_parallel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -250,7 +252,7 @@ def test_progress_only_on_a_terminal(tmp_path: Path) -> None:
 # -- the parallel module --------------------------------------------------------------------------
 
 
-def test_results_and_errors_pickle(auditor) -> None:  # type: ignore[no-untyped-def]
+def test_results_and_errors_pickle(auditor: Auditor) -> None:
     from followup.parallel import audit_one
 
     as_of = datetime(2026, 12, 31, 12, tzinfo=UTC)
@@ -264,7 +266,7 @@ def test_results_and_errors_pickle(auditor) -> None:  # type: ignore[no-untyped-
     assert pickle.loads(pickle.dumps(WorkerSetup(auditor.pack, "durable", as_of))).pack == auditor.pack
 
 
-def test_parallel_streams_in_order_with_a_bounded_window(default_pack) -> None:  # type: ignore[no-untyped-def]
+def test_parallel_streams_in_order_with_a_bounded_window(default_pack: Pack) -> None:
     """An endless input still yields results: nothing waits for the whole batch."""
     lines = jsonl_lines(8, seed=5)
     read = 0
@@ -286,7 +288,7 @@ def _die(sources: list[Source]) -> list[HistoryResult | _Failed]:
     os._exit(3)  # what a crash of the C engine looks like to the pool
 
 
-def test_worker_crash_is_reported_not_hung(default_pack, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_worker_crash_is_reported_not_hung(default_pack: Pack, monkeypatch: pytest.MonkeyPatch) -> None:
     from followup import parallel
 
     monkeypatch.setattr(parallel, "_audit_chunk", _die)

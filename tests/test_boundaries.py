@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from conftest import make_history, summary
+from followup.audit import Auditor
 
 END = datetime.fromisoformat("2026-11-02T11:00+00:00")  # the interview's end: the clock start
 INTERVIEW = {
@@ -30,7 +31,7 @@ def iso(moment: datetime) -> str:
 
 
 @pytest.mark.parametrize(("offset", "late"), [(-SECOND, False), (timedelta(0), False), (SECOND, True)])
-def test_thank_you_email_deadline(auditor, offset, late):  # type: ignore[no-untyped-def]
+def test_thank_you_email_deadline(auditor: Auditor, offset: timedelta, late: bool) -> None:
     sent = END + DAY + offset
     email = {
         "id": "e1",
@@ -51,7 +52,7 @@ def test_thank_you_email_deadline(auditor, offset, late):  # type: ignore[no-unt
 @pytest.mark.parametrize(
     ("offset", "kind"), [(-SECOND, "next_step"), (timedelta(0), "next_step"), (SECOND, "violation")]
 )
-def test_missing_thank_you_flips_from_next_step_to_violation(auditor, offset, kind):  # type: ignore[no-untyped-def]
+def test_missing_thank_you_flips_from_next_step_to_violation(auditor: Auditor, offset: timedelta, kind: str) -> None:
     as_of = END + DAY + offset
     result = auditor.audit(make_history([INTERVIEW], as_of=as_of), as_of)
     due = (END + DAY).isoformat() if kind == "next_step" else None
@@ -59,7 +60,7 @@ def test_missing_thank_you_flips_from_next_step_to_violation(auditor, offset, ki
 
 
 @pytest.mark.parametrize(("offset", "early"), [(-SECOND, True), (timedelta(0), False), (SECOND, False)])
-def test_check_in_a_week_after_the_interview(auditor, offset, early):  # type: ignore[no-untyped-def]
+def test_check_in_a_week_after_the_interview(auditor: Auditor, offset: timedelta, early: bool) -> None:
     call = {
         "id": "c1",
         "at": iso(END + WEEK + offset),
@@ -76,7 +77,7 @@ def test_check_in_a_week_after_the_interview(auditor, offset, early):  # type: i
 
 
 @pytest.mark.parametrize(("offset", "early"), [(-SECOND, True), (timedelta(0), False), (SECOND, False)])
-def test_check_in_a_week_after_hearing_back(auditor, offset, early):  # type: ignore[no-untyped-def]
+def test_check_in_a_week_after_hearing_back(auditor: Auditor, offset: timedelta, early: bool) -> None:
     reply_at = END + 2 * DAY
     reply = {"id": "r1", "at": iso(reply_at), "type": "email", "direction": "received", "from": "ray"}
     call = {
@@ -95,7 +96,7 @@ def test_check_in_a_week_after_hearing_back(auditor, offset, early):  # type: ig
 
 
 @pytest.mark.parametrize("offset", [-SECOND, timedelta(0), SECOND])
-def test_check_in_next_step_is_due_a_week_after_the_waiting_start(auditor, offset):  # type: ignore[no-untyped-def]
+def test_check_in_next_step_is_due_a_week_after_the_waiting_start(auditor: Auditor, offset: timedelta) -> None:
     as_of = END + WEEK + offset
     result = auditor.audit(make_history([INTERVIEW], as_of=as_of), as_of)
     assert summary(result.findings, "check-in-after-a-week") == [
@@ -104,7 +105,7 @@ def test_check_in_next_step_is_due_a_week_after_the_waiting_start(auditor, offse
 
 
 @pytest.mark.parametrize(("offset", "noted"), [(-SECOND, False), (timedelta(0), False), (SECOND, True)])
-def test_note_must_come_after_the_interview_started(auditor, offset, noted):  # type: ignore[no-untyped-def]
+def test_note_must_come_after_the_interview_started(auditor: Auditor, offset: timedelta, noted: bool) -> None:
     start = datetime.fromisoformat("2026-11-02T10:00+00:00")
     note = {"id": "n1", "at": iso(start + offset), "type": "note", "to": "kim"}
     as_of = END + DAY
@@ -119,7 +120,7 @@ def test_note_must_come_after_the_interview_started(auditor, offset, noted):  # 
 
 
 @pytest.mark.parametrize(("offset", "warned"), [(-SECOND, True), (timedelta(0), False), (SECOND, False)])
-def test_heads_up_must_come_before_the_reference_check(auditor, offset, warned):  # type: ignore[no-untyped-def]
+def test_heads_up_must_come_before_the_reference_check(auditor: Auditor, offset: timedelta, warned: bool) -> None:
     check_at = END + 3 * DAY
     heads_up = {
         "id": "h1",
@@ -132,11 +133,13 @@ def test_heads_up_must_come_before_the_reference_check(auditor, offset, warned):
     as_of = END + 10 * DAY
     result = auditor.audit(make_history([INTERVIEW, heads_up, check], as_of=as_of), as_of)
     expected = [] if warned else [("tell-references", "violation", "k1", "sam", None)]
-    assert summary([f for f in result.findings if f.kind == "violation"], "tell-references") == expected  # type: ignore[arg-type]
+    assert summary([f for f in result.findings if f.kind == "violation"], "tell-references") == expected
 
 
 @pytest.mark.parametrize(("offset", "kind"), [(-SECOND, None), (timedelta(0), None), (SECOND, "next_step")])
-def test_profile_review_next_step_only_before_the_first_interview(auditor, offset, kind):  # type: ignore[no-untyped-def]
+def test_profile_review_next_step_only_before_the_first_interview(
+    auditor: Auditor, offset: timedelta, kind: str | None
+) -> None:
     start = datetime.fromisoformat("2026-11-02T10:00+00:00")
     as_of = start - offset  # offset > 0: the interview is still ahead
     result = auditor.audit(make_history([INTERVIEW], as_of=as_of), as_of)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from followup.compiler import compile_pack
+from followup.compiler import CompiledPack, compile_pack
 from followup.errors import InputError
 from followup.pack import load_pack
 
@@ -17,13 +18,13 @@ params: {within: 24h, most: 1}
 """
 
 
-def compile_text(tmp_path: Path, body: str):  # type: ignore[no-untyped-def]
+def compile_text(tmp_path: Path, body: str) -> CompiledPack:
     path = tmp_path / "tiny.yaml"
     path.write_text(HEAD + body)
     return compile_pack(load_pack(str(path)))
 
 
-def rule_all(compiled, name):  # type: ignore[no-untyped-def]
+def rule_all(compiled: CompiledPack, name: str) -> Any:
     return compiled.ruleset[name]["all"]
 
 

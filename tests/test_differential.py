@@ -373,8 +373,8 @@ def tiny_pack(
     """``rules``: name -> ruleset entry; ``derive``: name -> fact type (the fact copies ``key``)."""
     meanings = {}
     for name, rule in rules.items():
-        stratum = int(rule["all"][0]["asof"]["$and"][1]["n"])  # type: ignore[index]
-        aliases = tuple(a for p in rule["all"][1:] for a in p if not a.endswith("$not"))  # type: ignore[union-attr]
+        stratum = int(rule["all"][0]["asof"]["$and"][1]["n"])
+        aliases = tuple(a for p in rule["all"][1:] for a in p if not a.endswith("$not"))
         if name in derive:
             projection = {"key": ex.Ref(aliases[0], "key")}
             meanings[name] = CompiledRule(name, stratum, "derive", fact=derive[name], set=projection, aliases=aliases)

@@ -57,7 +57,7 @@ def gated() -> Iterator[int]:
 def test_gated_absence_sees_every_fact_asserted_before_the_gate(gated: int) -> None:
     fire(gated, {"t": "interview", "key": "i1"}, {"t": "interview", "key": "i2"}, {"t": "email", "about": "i2"})
     fired = fire(gated, {"t": "gate"})
-    assert [m["r"]["i"]["key"] for m in fired] == ["i1"]  # type: ignore[index]
+    assert [m["r"]["i"]["key"] for m in fired] == ["i1"]
 
 
 def test_absence_is_never_retracted(gated: int) -> None:
@@ -146,7 +146,7 @@ def test_deleting_a_session_where_no_action_ran_is_unsafe_without_the_end_rule()
     print("without $end:", "survived" if bare.returncode == 0 else f"died ({bare.returncode})")
 
 
-def test_histories_that_crashed_the_engine_now_audit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_histories_that_crashed_the_engine_now_audit() -> None:
     import subprocess
     import sys
     from pathlib import Path

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from conftest import ROOT
-from followup.audit import audit_paths
+from followup.audit import Auditor, audit_paths
 from followup.errors import InputError
 
 AS_OF = datetime.fromisoformat("2026-11-25T12:00+00:00")
@@ -39,14 +39,14 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_example_findings(auditor, name):  # type: ignore[no-untyped-def]
+def test_example_findings(auditor: Auditor, name: str) -> None:
     [result] = list(audit_paths(auditor, [str(ROOT / "examples" / name)], AS_OF))
     assert not isinstance(result, InputError)
     got = [(f.rule, f.kind, f.subject, f.person, f.due.isoformat() if f.due else None) for f in result.findings]
     assert got == EXPECTED[name]
 
 
-def test_jane_on_the_day_after_the_reply(auditor):  # type: ignore[no-untyped-def]
+def test_jane_on_the_day_after_the_reply(auditor: Auditor) -> None:
     as_of = datetime.fromisoformat("2026-11-13T12:00+00:00")
     [result] = list(audit_paths(auditor, [str(ROOT / "examples" / "jane.yaml")], as_of))
     assert not isinstance(result, InputError)
@@ -63,7 +63,7 @@ def test_jane_on_the_day_after_the_reply(auditor):  # type: ignore[no-untyped-de
     assert step.events == ("i1", "r1")
 
 
-def test_broken_example_reports_every_error_with_its_position(auditor):  # type: ignore[no-untyped-def]
+def test_broken_example_reports_every_error_with_its_position(auditor: Auditor) -> None:
     [result] = list(audit_paths(auditor, [str(ROOT / "examples" / "broken.yaml")], AS_OF))
     assert isinstance(result, InputError)
     got = [(p.line, p.column, p.message.split(";")[0]) for p in result.problems]

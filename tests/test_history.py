@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from followup import history as history_module
 from followup.errors import InputError, Problem
 from followup.history import history_schema, load_histories, parse_history
 from followup.load import load_document
-from followup.model import History
+from followup.model import History, Person
 
 AS_OF = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 NEW_YORK = ZoneInfo("America/New_York")
@@ -149,14 +150,25 @@ def test_upcoming_interview_is_fine() -> None:
 
 
 def test_schema_key_is_allowed() -> None:
-    parse('$schema: "https://followup.example/schemas/history.schema.json"\n' + BASE)
+    # An editor's `$schema` line is accepted and leaves no trace in the model: the history equals
+    # BASE's, except that every line moved down by one.
+    h = parse('$schema: "https://followup.example/schemas/history.schema.json"\n' + BASE)
+    base = parse(BASE)
+    assert h == replace(base, events=tuple(replace(e, line=e.line + 1) for e in base.events))
 
 
 def test_reference_person_need_not_have_role_reference() -> None:
     text = BASE + (
         "  - {id: h1, at: 2026-11-01T10:00, type: reference_contact, reference: kim, about: i1}\n"
     )
-    parse(text)
+    h = parse(text)
+    # Kim stays an interviewer, and the heads-up to Kim is kept as written (with the `request` default).
+    assert h.people == (Person("kim", "Kim Lee", "interviewer", "Acme"),)
+    [contact] = [e for e in h.events if e.id == "h1"]
+    assert (contact.type, dict(contact.data)) == (
+        "reference_contact",
+        {"request": "heads_up", "reference": "kim", "about": "i1"},
+    )
 
 
 def test_audit_time_must_be_aware() -> None:
@@ -315,7 +327,11 @@ def test_future_non_interview_event() -> None:
 
 
 def test_event_exactly_at_the_audit_time_is_fine() -> None:
-    parse(BASE + "  - {id: n1, at: 2026-11-25T12:00Z, type: note, to: kim}\n")
+    h = parse(BASE + "  - {id: n1, at: 2026-11-25T12:00Z, type: note, to: kim}\n")
+    assert (h.events[-1].id, h.events[-1].at) == ("n1", AS_OF)
+    # The boundary is exact: one second later the same note is in the future.
+    later = BASE + "  - {id: n1, at: 2026-11-25T12:00:01Z, type: note, to: kim}\n"
+    assert only(later)[2].startswith("event n1 at 2026-11-25T12:00:01+00:00 is after the audit time")
 
 
 def test_unknown_timezone_with_suggestion() -> None:

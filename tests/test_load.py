@@ -316,7 +316,7 @@ def test_missing_stdin_is_a_problem(monkeypatch: pytest.MonkeyPatch) -> None:
     assert source.problem == Problem(STDIN_NAME, 1, 1, "cannot read: there is no standard input")
 
 
-def test_a_windows_style_path_gets_a_hint(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_windows_style_path_gets_a_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from followup.load import iter_sources
 
     monkeypatch.chdir(tmp_path)

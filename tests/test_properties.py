@@ -8,17 +8,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from random import Random
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from followup.audit import Auditor
 from followup.history import parse_history
 from followup.model import Finding
 from strategies import histories
 
+Generated = tuple[dict[str, Any], datetime]  # what histories() draws: a document and its audit time
 
-def audit(auditor, doc, as_of):  # type: ignore[no-untyped-def]
+
+def audit(auditor: Auditor, doc: dict[str, Any], as_of: datetime) -> tuple[Finding, ...]:
     history = parse_history(doc, {}, "prop", as_of)
     return auditor.audit(history, as_of).findings
 
@@ -29,9 +34,9 @@ def key(f: Finding) -> tuple[object, ...]:
 
 @settings(max_examples=300)
 @given(histories(), st.randoms(use_true_random=False))
-def test_event_order_in_the_file_does_not_matter(auditor, generated, rng) -> None:  # type: ignore[no-untyped-def]
+def test_event_order_in_the_file_does_not_matter(auditor: Auditor, generated: Generated, rng: Random) -> None:
     doc, as_of = generated
-    shuffled = dict(doc, events=rng.sample(doc["events"], len(doc["events"])))  # type: ignore[arg-type]
+    shuffled = dict(doc, events=rng.sample(doc["events"], len(doc["events"])))
     assert [key(f) for f in audit(auditor, doc, as_of)] == [key(f) for f in audit(auditor, shuffled, as_of)]
 
 
@@ -44,7 +49,7 @@ def shift_doc(doc: dict[str, object], delta: timedelta) -> dict[str, object]:
         return (aware + delta).isoformat()  # an instant: daylight saving cannot bend the shift
 
     events = []
-    for event in doc["events"]:  # type: ignore[attr-defined]
+    for event in doc["events"]:
         moved = dict(event, at=shift(event["at"]))
         if "ends" in event:
             moved["ends"] = shift(event["ends"])
@@ -54,7 +59,7 @@ def shift_doc(doc: dict[str, object], delta: timedelta) -> dict[str, object]:
 
 @settings(max_examples=300)
 @given(histories(), st.integers(min_value=-400 * 86400, max_value=400 * 86400))
-def test_shifting_all_times_shifts_due_dates_and_nothing_else(auditor, generated, seconds) -> None:  # type: ignore[no-untyped-def]
+def test_shifting_all_times_shifts_due_dates_and_nothing_else(auditor: Auditor, generated: Generated, seconds: int) -> None:
     doc, as_of = generated
     delta = timedelta(seconds=seconds)
     before = audit(auditor, doc, as_of)
@@ -69,7 +74,9 @@ def test_shifting_all_times_shifts_due_dates_and_nothing_else(auditor, generated
 
 @settings(max_examples=300)
 @given(histories(), st.floats(min_value=0.0, max_value=1.0), st.booleans())
-def test_another_company_adds_no_finding_about_the_others(auditor, generated, where, with_email) -> None:  # type: ignore[no-untyped-def]
+def test_another_company_adds_no_finding_about_the_others(
+    auditor: Auditor, generated: Generated, where: float, with_email: bool
+) -> None:
     doc, as_of = generated
     zone = ZoneInfo(str(doc.get("timezone", "UTC")))
 
@@ -77,7 +84,7 @@ def test_another_company_adds_no_finding_about_the_others(auditor, generated, wh
         moment = datetime.fromisoformat(str(text))
         return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
-    interviews = [instant(e["at"]) for e in doc["events"] if e["type"] == "interview"]  # type: ignore[attr-defined]
+    interviews = [instant(e["at"]) for e in doc["events"] if e["type"] == "interview"]
     # After the history's first interview, so that the first interview stays the first.
     earliest = min(interviews) + timedelta(seconds=1) if interviews else as_of - timedelta(days=30)
     at = earliest + (as_of - earliest) * where if as_of > earliest else earliest
@@ -88,7 +95,7 @@ def test_another_company_adds_no_finding_about_the_others(auditor, generated, wh
     if with_email and at + timedelta(hours=2) <= as_of:
         extra_events.append({"id": "zz-email", "at": (at + timedelta(hours=2)).isoformat(), "type": "email",
                              "direction": "sent", "to": "zz-person", "purpose": "thank_you"})
-    grown = dict(doc, people=[*doc.get("people", []), *extra_people], events=[*doc["events"], *extra_events])  # type: ignore[misc]
+    grown = dict(doc, people=[*doc.get("people", []), *extra_people], events=[*doc["events"], *extra_events])
     new_ids = {e["id"] for e in extra_events}
     before = audit(auditor, doc, as_of)
     after = [f for f in audit(auditor, grown, as_of) if f.subject not in new_ids and f.person != "zz-person"]

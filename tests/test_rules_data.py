@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from followup.audit import Auditor
 from followup.pack import load_pack
+from followup.packmodel import Example, Pack
 from followup.packtest import all_examples, run_example
 
 PACK = load_pack("interview-follow-up")
@@ -12,7 +14,7 @@ EXAMPLES = list(all_examples(PACK))
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[f"{e.rule}:{e.name}" for e in EXAMPLES])
-def test_example(example, auditor, default_pack):  # type: ignore[no-untyped-def]
+def test_example(example: Example, auditor: Auditor, default_pack: Pack) -> None:
     result = run_example(auditor, default_pack, example)
     assert result.passed, "\n".join(result.failures)
 

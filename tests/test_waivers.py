@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from followup.cli import cli
 from followup.errors import InputError
 from followup.load import load_document
+from followup.packmodel import Pack
 from followup.waivers import parse_waivers, waivers_schema
 
 AS_OF = "2026-11-06T12:00"
@@ -243,7 +244,7 @@ def test_missing_waivers_file(workdir: Path) -> None:
     assert err.startswith("nope.yaml:1:1: cannot read waivers: ")
 
 
-def test_schema_is_valid_and_shipped(default_pack) -> None:  # type: ignore[no-untyped-def]
+def test_schema_is_valid_and_shipped(default_pack: Pack) -> None:
     schema = waivers_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     text = (
