@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TextIO
 
-from ..errors import Problem, display_path
+from ..errors import CI_COMMAND, Problem, display_path
 from ..model import SEVERITY_RANK, HistoryResult
 from ..packmodel import Pack
 
@@ -98,10 +98,15 @@ def quoted_source(result: HistoryResult) -> str:
 
 def to_json(value: object, indent: int | None = None) -> str:
     """``json.dumps`` as the reports write it (text as is, not ``\\u``-escaped) except for the
-    ``UNSAFE`` characters, escaped as ``\\uXXXX``: the same JSON value, in a file that is safe to
-    print and always encodable (a lone surrogate from a JSON history cannot be written raw)."""
+    ``UNSAFE`` characters and the ``[`` of a ``##…[`` log command, escaped as ``\\uXXXX``: the
+    same JSON value, in a file that is safe to print and always encodable (a lone surrogate from a
+    JSON history cannot be written raw)."""
     text = json.dumps(value, ensure_ascii=False, indent=indent)
-    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if _RAW_IN_JSON.search(text) else text
+    if _RAW_IN_JSON.search(text):
+        text = _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    if "##" in text:  # a log command (``##[``, ``##vso[``) obeyed anywhere in a line a CI prints
+        text = CI_COMMAND.sub(lambda m: m.group(1) + "\\u005b", text)
+    return text
 
 
 def formatter(name: str, out: TextIO, context: Context) -> Formatter:

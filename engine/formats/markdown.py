@@ -53,8 +53,8 @@ def cell(text: object) -> str:
     """``text`` safe inside a table cell, a heading or a list item: one line, no active Markdown
     or HTML, nothing GitHub would turn into a link, a mention or a reference."""
     value = str(text).replace("\r\n", "\n").replace("\r", "\n")
-    value = _LEADING.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", value)
-    return "<br>".join(_inline(line) for line in value.split("\n"))
+    escaped = "<br>".join(_inline(line) for line in value.split("\n"))
+    return _LEADING.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", escaped)
 
 
 def code(text: str) -> str:
