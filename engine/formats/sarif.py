@@ -65,12 +65,6 @@ def subject_position(result: HistoryResult, finding: Finding) -> tuple[int, int]
     return max(history.line, 1), 1
 
 
-def history_label(result: HistoryResult) -> str:
-    """The source, with ``:line`` for a line of a JSON Lines file."""
-    line = result.history.line if result.history is not None else 0
-    return f"{result.source}:{line}" if line else result.source
-
-
 def fingerprint(result: HistoryResult, finding: Finding) -> str:
     key = "\x1f".join(
         (
