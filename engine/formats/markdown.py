@@ -44,8 +44,16 @@ _LIVE = re.compile(r"(?<=@)(?=\w)|(?<=#)(?=\w)|(?<=\bgh)(?=-\d)|(?=://)|(?<=\bww
 SPOOL_BYTES = 1 << 20
 
 
+def _maybe_live(line: str) -> bool:
+    """Whether ``_LIVE`` can match at all: a plain search is many times faster than the regex."""
+    lower = line.lower()
+    return "@" in line or "#" in line or "://" in line or "www" in lower or "gh-" in lower
+
+
 def _inline(line: str) -> str:
-    line = _LIVE.sub(WORD_JOINER, _SPECIAL.sub(r"\\\1", escape_controls(line)))
+    line = _SPECIAL.sub(r"\\\1", escape_controls(line))
+    if _maybe_live(line):
+        line = _LIVE.sub(WORD_JOINER, line)
     return line.replace("$", _DOLLAR)
 
 
