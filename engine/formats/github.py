@@ -9,7 +9,11 @@ steps as ``::notice`` titled ``Next step: …`` with the due time; a waived viol
 ``::notice`` titled ``… (waived)`` with who waived it, until when and why (it does not fail the
 job, so it should not look like it does); input errors as ``::error`` at their line and column.
 The last line is a plain summary. Values are escaped per GitHub's rules: ``%``, CR and LF in the
-message; also ``:`` and ``,`` in the properties.
+message; also ``:`` and ``,`` in the properties. So every annotation is one line that no value can
+end early, and every other control or bidi character is written as a readable escape (``\\x1b``,
+``\\u202e``) that the log and the annotation show as text. A file name the runner could not match
+(one with such a character) is not given as ``file=``: the annotation then names it, quoted, in its
+message, as ``file:line:col`` lines do.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from ..errors import Problem
+from ..errors import UNSAFE, Problem, display_path, escape_controls
 from ..load import STDIN_NAME
 from ..model import Finding, HistoryResult
 from ..template import format_time
@@ -28,7 +32,10 @@ COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # The runner decodes only %25, %0D and %0A (and %3A, %2C in properties): anything else that
+    # must not reach the log raw is written as a readable escape instead.
+    return escape_controls(text)
 
 
 def escape_property(text: str) -> str:
@@ -41,7 +48,9 @@ def command(name: str, message: str, **properties: object) -> str:
 
 
 def _file(source: str) -> str | None:
-    return None if source == STDIN_NAME else source_path(source)
+    """The ``file=`` of an annotation, or None when the source is not a file the runner can match
+    (standard input, or a name with control or bidi characters)."""
+    return None if source == STDIN_NAME or UNSAFE.search(source) else source_path(source)
 
 
 class Formatter:
@@ -77,15 +86,15 @@ class Formatter:
             name, message = COMMANDS[f.severity], f"{who}{f.message} [{f.rule}]"
         file = _file(result.source)
         if file is None:
+            if result.source != STDIN_NAME:
+                message = f"{display_path(result.source)}:{line}:{column}: {message}"
             return command(name, message, title=title)
         return command(name, message, file=file, line=line, col=column, title=title)
 
     def error(self, problem: Problem) -> None:
         file = _file(problem.source)
         if file is None:
-            self.out.write(
-                command("error", f"{problem.source}:{problem.line}:{problem.column}: {problem.message}") + "\n"
-            )
+            self.out.write(command("error", str(problem)) + "\n")
         else:
             self.out.write(command("error", problem.message, file=file, line=problem.line, col=problem.column) + "\n")
 

@@ -12,7 +12,10 @@ are written in ``end`` and moved to the top of the page by CSS (``order`` in a f
 nothing but one small row per history is kept.
 
 Safety: every string that comes from a history or a pack passes through ``esc`` (``html.escape``
-with quotes) before it reaches the page, in text and in (always double-quoted) attributes. The
+with quotes) before it reaches the page, in text and in (always double-quoted) attributes; line
+breaks and tabs become character references (the same text on the page, but no line of the file
+starts with history text, so a CI log that prints the file obeys nothing in it), other control and
+bidi characters readable escapes (``\\x1b``). The
 page loads nothing: no fonts, images, scripts or styles from anywhere. The small inline script only
 adds filtering; without it every finding is shown.
 """
@@ -28,7 +31,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from ..errors import Problem
+from ..errors import CI_COMMAND, UNSAFE, Problem, escape_controls
 from ..model import SEVERITY_RANK, Event, Finding, History, HistoryResult
 from ..template import format_time
 from . import Context, Summary
@@ -65,9 +68,17 @@ AXIS_H = 44
 MAX_TICKS = 10
 
 
+_BREAKS = str.maketrans({"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+
+
 def esc(value: object) -> str:
     """Text or attribute value (always double-quoted) of anything not written by this module."""
-    return html.escape(str(value), quote=True)
+    text = html.escape(str(value), quote=True)
+    if UNSAFE.search(text):
+        text = escape_controls(text.translate(_BREAKS))
+    if "##" in text:
+        text = CI_COMMAND.sub(lambda m: m.group(1) + "&#91;", text)
+    return text
 
 
 def esc_path(value: str) -> str:

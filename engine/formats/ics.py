@@ -17,8 +17,10 @@ One ``VTODO`` per next step:
 Input errors cannot be shown in a calendar: each becomes an ``X-FOLLOWUP-ERROR`` component, which
 calendar programs ignore and scripts can read; the exit code says 2 as always.
 
-Lines end with CRLF and are folded at 75 octets (never inside a UTF-8 sequence); TEXT values
-escape backslash, semicolon, comma and newlines.
+Lines end with CRLF and are folded at 75 octets (never inside a UTF-8 sequence, never so that a
+continuation line starts with ``::``, a CI workflow command once the leading space is trimmed);
+TEXT values escape backslash, semicolon, comma and newlines, drop every other control and bidi
+character, and write the ``[`` of a ``##…[`` log command as ``\\x5b``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from ..errors import Problem
+from ..errors import CI_COMMAND, Problem
 from ..model import Event, Finding, History, HistoryResult
 from ..template import format_time
 from . import Context, Summary
@@ -38,13 +40,17 @@ from . import Context, Summary
 CRLF = "\r\n"
 MAX_OCTETS = 75
 PRIORITY = {"error": 1, "warning": 5, "info": 9}  # RFC 5545: 1 highest, 9 lowest
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # TEXT allows HTAB and (escaped) newlines only
+# TEXT allows HTAB and (escaped) newlines only; C1 controls, line separators, bidi overrides and
+# lone surrogates (which no encoding can write) go too.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 
 
 def escape_text(value: str) -> str:
     """An RFC 5545 TEXT value: ``\\`` ``;`` ``,`` and newlines escaped, other controls dropped."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     value = _CONTROL.sub("", value)
+    if "##" in value:
+        value = CI_COMMAND.sub(lambda m: m.group(1) + "\\x5b", value)
     return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
@@ -60,6 +66,14 @@ def fold(line: str) -> str:
         end = min(start + limit, len(data))
         while end < len(data) and (data[end] & 0xC0) == 0x80:  # never split a UTF-8 sequence
             end -= 1
+        if data[end : end + 2] == b"::":  # would read as a CI command once the space is trimmed
+            run = end
+            while run > start + 1 and data[run - 1] == 0x3A:
+                run -= 1
+            if run > start + 1:  # start with the character before the colons instead
+                end = run - 1
+                while (data[end] & 0xC0) == 0x80:
+                    end -= 1
         parts.append(data[start:end].decode("utf-8"))
         start = end
         limit = MAX_OCTETS - 1
@@ -73,7 +87,7 @@ def utc_stamp(moment: datetime) -> str:
 def uid(history_key: str, f: Finding) -> str:
     """Stable across runs: the same candidate, rule, subject and person give the same UID."""
     text = "\x1f".join((history_key, f.rule, f.subject, f.person or ""))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32] + "@followup"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32] + "@followup"
 
 
 def history_key(result: HistoryResult) -> str:

@@ -3,12 +3,11 @@ written as they come, errors (kept, they are few) after them."""
 
 from __future__ import annotations
 
-import json
 from typing import TextIO
 
 from ..errors import Problem
 from ..model import Finding, HistoryResult
-from . import Context, Summary, display_source
+from . import Context, Summary, display_source, to_json
 
 
 def finding_dict(f: Finding) -> dict[str, object]:
@@ -46,7 +45,7 @@ class Formatter:
             "pack": {"name": c.pack.name, "version": c.pack.version},
             "as_of": c.as_of.isoformat(),
         }
-        self.out.write(json.dumps(head, ensure_ascii=False, indent=1)[:-2] + ',\n "histories": [')
+        self.out.write(to_json(head, indent=1)[:-2] + ',\n "histories": [')
 
     def history(self, result: HistoryResult) -> None:
         item = {
@@ -54,14 +53,14 @@ class Formatter:
             "candidate": result.candidate,
             "findings": [finding_dict(f) for f in result.findings],
         }
-        self.out.write(("," if self.count else "") + "\n  " + json.dumps(item, ensure_ascii=False))
+        self.out.write(("," if self.count else "") + "\n  " + to_json(item))
         self.count += 1
 
     def error(self, problem: Problem) -> None:
         self.errors.append(problem)
 
     def end(self, summary: Summary) -> None:
-        errors = ",".join("\n  " + json.dumps(problem_dict(p), ensure_ascii=False) for p in self.errors)
+        errors = ",".join("\n  " + to_json(problem_dict(p)) for p in self.errors)
         totals = {
             "histories": summary.histories,
             "violations": summary.violations,
@@ -70,4 +69,4 @@ class Formatter:
         }
         if summary.waived:
             totals["waived"] = summary.waived
-        self.out.write(f'\n ],\n "errors": [{errors}\n ],\n "summary": {json.dumps(totals)}\n}}\n')
+        self.out.write(f'\n ],\n "errors": [{errors}\n ],\n "summary": {to_json(totals)}\n}}\n')

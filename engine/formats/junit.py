@@ -11,40 +11,40 @@ and candidate, with a ``<testcase>`` per active rule of the pack (``classname`` 
 
 Input errors come last, in a testsuite ``input errors`` with a testcase per file and an ``<error>``
 listing its problems. Histories stream; errors are kept (few).
+
+Every value is XML-escaped; what comes from a history (or a file name) is also written on one line
+with its control and bidi characters as readable escapes (``\\n``, ``\\x1b``), so the file is
+always well-formed XML 1.0 and a CI that prints a failure's text shows nothing it would obey. File
+names with a colon or such characters are quoted, as in ``file:line:col`` lines.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import UTC
 from typing import TextIO
 from xml.sax.saxutils import escape, quoteattr
 
-from ..errors import Problem
+from ..errors import Problem, display_path, printable
 from ..model import SEVERITY_RANK, Finding, HistoryResult, Waived
-from . import Context, Summary
-from .sarif import history_label, subject_position
-
-# Characters XML 1.0 cannot carry, even escaped.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _clean(text: str) -> str:
-    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+from . import Context, Summary, quoted_source
+from .sarif import subject_position
 
 
 def attr(text: object) -> str:
-    return quoteattr(_clean(str(text)), {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+    """An attribute value: one line; also what XML 1.0 cannot carry (NUL, ESC, U+FFFE, a lone
+    surrogate) is among what ``printable`` escapes, so the document always parses."""
+    return quoteattr(printable(str(text)))
 
 
 def body(text: str) -> str:
-    return escape(_clean(text))
+    """Element text: lines joined by this module stay lines; each is ``printable``."""
+    return escape("\n".join(printable(line) for line in text.split("\n")))
 
 
 def _line(result: HistoryResult, f: Finding) -> str:
     line, column = subject_position(result, f)
     who = f" ({f.person})" if f.person else ""
-    return f"{result.source}:{line}:{column}: {f.severity}: {f.subject}{who}: {f.message}"
+    return printable(f"{display_path(result.source)}:{line}:{column}: {f.severity}: {f.subject}{who}: {f.message}")
 
 
 class Formatter:
@@ -63,7 +63,7 @@ class Formatter:
         self.out.write(f"<testsuites name={attr(f'followup {c.pack.name} {c.pack.version}')}>\n")
 
     def history(self, result: HistoryResult) -> None:
-        label = history_label(result)
+        label = quoted_source(result)
         by_rule: dict[str, list[Finding]] = {}
         for f in result.findings:
             by_rule.setdefault(f.rule, []).append(f)
@@ -95,13 +95,13 @@ class Formatter:
                 waived.append((f, f.waived))
             elif f.kind == "next_step":
                 due = f" (due {f.due.isoformat()})" if f.due else ""
-                notes.append(f"next step{due}: {f.subject}: {f.message}")
+                notes.append(printable(f"next step{due}: {f.subject}: {f.message}"))
             elif SEVERITY_RANK[f.severity] >= self.threshold:
                 failing.append(f)
             else:
                 notes.append(f"below --fail-on {self.context.fail_on}: {_line(result, f)}")
         for f, w in waived:
-            notes.append(f"waived by {w.approved_by} until {w.expires} ({w.reason}): {_line(result, f)}")
+            notes.append(printable(f"waived by {w.approved_by} until {w.expires} ({w.reason}): ") + _line(result, f))
         inner: list[str] = []
         outcome = "passed"
         if failing:
@@ -138,7 +138,7 @@ class Formatter:
                 message = f"invalid input ({count}): {problems[0].message}"
                 text = "\n".join(str(p) for p in problems)
                 self.out.write(
-                    f'    <testcase classname={attr(source)} name="valid input">\n'
+                    f'    <testcase classname={attr(display_path(source))} name="valid input">\n'
                     f'      <error message={attr(message)} type="InputError">{body(text)}</error>\n'
                     "    </testcase>\n"
                 )

@@ -3,8 +3,12 @@
 A heading and a summary table come first (histories; violations by severity; next steps; input
 errors; waived), then a section per history that has findings (a violations table and a next-steps
 table), then the input errors, then the histories with nothing to report (folded). Every value
-from a history is escaped for a table cell: Markdown punctuation is backslash-escaped, so a
-history cannot inject links, HTML or table columns, and a line break becomes ``<br>``.
+from a history is escaped for a table cell (``cell``): Markdown punctuation is backslash-escaped,
+so a history cannot inject links, images, HTML, emphasis or table columns; a line break becomes
+``<br>`` and other control or bidi characters readable escapes (``\\x1b``). What GitHub links
+after the Markdown is rendered, where a backslash cannot stop it (``@mentions``, ``#123`` and
+``GH-123`` references, bare ``https://`` and ``www.`` links, e-mail addresses), is broken by an
+invisible WORD JOINER (U+2060) after the ``@``, ``#`` or ``GH``, before the ``://``, after the ``www``.
 
 The summary is known only at the end while the sections stream: they are spooled to a temporary
 file (in memory while small) and copied after the summary, so memory stays flat for any batch.
@@ -18,23 +22,47 @@ import tempfile
 from typing import IO, TextIO
 from zoneinfo import ZoneInfo
 
-from ..errors import Problem
+from ..errors import Problem, display_path, escape_controls
 from ..model import Finding, HistoryResult
 from ..template import format_time
-from . import Context, Summary
-from .sarif import history_label, subject_position
+from . import Context, Summary, quoted_source
+from .sarif import subject_position
 
 ICONS = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
-# What can start emphasis, code, links, HTML, entities, strike-through or a new table column inside
-# a cell or heading; line-start syntax (lists, headings) cannot occur there.
-_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
+# What can start emphasis, code, links, images, HTML, entities, strike-through, a heading's closing
+# sequence or a new table column inside a cell or heading.
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#])")
+# A list marker or an ordered-list number where a value starts a list item (``- {value}``).
+_LEADING = re.compile(r"^([-+])|^(\d{1,9})([.)])(?=\s|$)")
+# GitHub's math ($…$ and $$…$$): an entity, since a backslash does not always stop it.
+_DOLLAR = "&#36;"
+WORD_JOINER = "\u2060"
+# Turned into links or notifications by GitHub after rendering (a backslash escape is gone by then):
+# a mention or an e-mail address (``@`` then a letter or digit), an issue reference (``#`` then one,
+# ``GH-1``), a bare link (``scheme://``, ``www.``). A word joiner goes where it breaks the pattern.
+_LIVE = re.compile(r"(?<=@)(?=\w)|(?<=#)(?=\w)|(?<=\bgh)(?=-\d)|(?=://)|(?<=\bwww)(?=\\?\.)", re.IGNORECASE)
 SPOOL_BYTES = 1 << 20
 
 
+def _maybe_live(line: str) -> bool:
+    """Whether ``_LIVE`` can match at all: a plain search is many times faster than the regex."""
+    lower = line.lower()
+    return "@" in line or "#" in line or "://" in line or "www" in lower or "gh-" in lower
+
+
+def _inline(line: str) -> str:
+    line = _SPECIAL.sub(r"\\\1", escape_controls(line))
+    if _maybe_live(line):
+        line = _LIVE.sub(WORD_JOINER, line)
+    return line.replace("$", _DOLLAR)
+
+
 def cell(text: object) -> str:
-    """``text`` safe inside a table cell: one line, no active Markdown or HTML."""
+    """``text`` safe inside a table cell, a heading or a list item: one line, no active Markdown
+    or HTML, nothing GitHub would turn into a link, a mention or a reference."""
     value = str(text).replace("\r\n", "\n").replace("\r", "\n")
-    return "<br>".join(_SPECIAL.sub(r"\\\1", line) for line in value.split("\n"))
+    escaped = "<br>".join(_inline(line) for line in value.split("\n"))
+    return _LEADING.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", escaped)
 
 
 def code(text: str) -> str:
@@ -65,7 +93,7 @@ class Formatter:
         pass
 
     def history(self, result: HistoryResult) -> None:
-        label = history_label(result)
+        label = quoted_source(result)
         if not result.findings:
             self.clean.write(f"- {cell(label)} — {cell(result.candidate)}\n")
             self.clean_count += 1
@@ -128,7 +156,7 @@ class Formatter:
         if self.errors:
             w(f"### Input errors ({len(self.errors)})\n\n| File | Line | Column | Problem |\n|---|---:|---:|---|\n")
             for p in self.errors:
-                w(f"| {cell(p.source)} | {p.line} | {p.column} | {cell(p.message)} |\n")
+                w(f"| {cell(display_path(p.source))} | {p.line} | {p.column} | {cell(p.message)} |\n")
             w("\n")
         if self.clean_count:
             w(f"<details><summary>{_plural(self.clean_count, 'history')} with nothing to report</summary>\n\n")

@@ -20,7 +20,6 @@ whose ``executionSuccessful`` is false when there is any. Results stream; errors
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
@@ -29,7 +28,7 @@ from urllib.parse import quote
 from ..errors import Problem
 from ..model import Finding, HistoryResult
 from ..packmodel import Rule
-from . import Context, Summary
+from . import Context, Summary, to_json
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -66,12 +65,6 @@ def subject_position(result: HistoryResult, finding: Finding) -> tuple[int, int]
     return max(history.line, 1), 1
 
 
-def history_label(result: HistoryResult) -> str:
-    """The source, with ``:line`` for a line of a JSON Lines file."""
-    line = result.history.line if result.history is not None else 0
-    return f"{result.source}:{line}" if line else result.source
-
-
 def fingerprint(result: HistoryResult, finding: Finding) -> str:
     key = "\x1f".join(
         (
@@ -83,7 +76,7 @@ def fingerprint(result: HistoryResult, finding: Finding) -> str:
             finding.person or "",
         )
     )
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _pascal(rule_id: str) -> str:
@@ -128,14 +121,14 @@ class Formatter:
             "semanticVersion": c.tool_version,
             "rules": [descriptor(rule, c.pack.name) for rule in c.pack.rules],
         }
-        head = json.dumps({"$schema": SCHEMA_URI, "version": "2.1.0"}, ensure_ascii=False)[:-1]
-        tool = json.dumps({"driver": driver}, ensure_ascii=False, indent=1).replace("\n", "\n   ")
+        head = to_json({"$schema": SCHEMA_URI, "version": "2.1.0"})[:-1]
+        tool = to_json({"driver": driver}, indent=1).replace("\n", "\n   ")
         self.out.write(f'{head},\n "runs": [\n  {{\n   "tool": {tool},\n')
         self.out.write('   "columnKind": "unicodeCodePoints",\n   "results": [')
 
     def history(self, result: HistoryResult) -> None:
         for finding in result.findings:
-            item = json.dumps(self.result(result, finding), ensure_ascii=False)
+            item = to_json(self.result(result, finding))
             self.out.write(("," if self.count else "") + "\n    " + item)
             self.count += 1
 
@@ -226,5 +219,5 @@ class Formatter:
             },
         }
         tail = {"invocations": [invocation], "properties": properties}
-        body = json.dumps(tail, ensure_ascii=False, indent=1)[1:-2].replace("\n", "\n  ")
+        body = to_json(tail, indent=1)[1:-2].replace("\n", "\n  ")
         self.out.write(f"\n   ],{body}\n  }}\n ]\n}}\n")

@@ -1,4 +1,9 @@
-"""``--format text``: what a coach reads. Per history: violations, then next steps with due dates."""
+"""``--format text``: what a coach reads. Per history: violations, then next steps with due dates.
+
+The report goes to terminals and CI logs, so every line passes through ``_echo``, which writes what
+came from a history (names, companies, messages, file names) on one line with its control and bidi
+characters escaped (``printable``), and never lets a line start like a CI workflow command.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,20 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from ..errors import Problem
+from ..errors import Problem, printable
 from ..model import Finding, HistoryResult
 from ..template import format_time
-from . import Context, Summary, display_source
+from . import Context, Summary, quoted_source
 
 MARKS = {"error": "✗", "warning": "!", "info": "·"}
 COLORS = {"error": "red", "warning": "yellow", "info": "blue"}
+
+
+def no_command(line: str) -> str:
+    """``line`` unless, leading blanks aside, it starts with ``::`` (a GitHub Actions workflow
+    command such as ``::add-mask::``, even indented): then its first colon is written ``\\x3a``."""
+    start = len(line) - len(line.lstrip())
+    return line[:start] + "\\x3a" + line[start + 1 :] if line.startswith("::", start) else line
 
 
 class Formatter:
@@ -22,6 +34,7 @@ class Formatter:
         self.context = context
 
     def _echo(self, text: str = "", **style: object) -> None:
+        text = no_command(printable(text))
         if self.context.color and style:
             text = click.style(text, **style)  # type: ignore[arg-type]
         self.out.write(text + "\n")
@@ -32,7 +45,7 @@ class Formatter:
     def history(self, result: HistoryResult) -> None:
         tz = ZoneInfo(result.history.timezone) if result.history else ZoneInfo("UTC")
         as_of = format_time(self.context.as_of.timestamp(), tz)
-        self._echo(f"{display_source(result)} — {result.candidate} (as of {as_of})", bold=True)
+        self._echo(f"{quoted_source(result)} — {result.candidate} (as of {as_of})", bold=True)
         violations = [f for f in result.findings if f.kind == "violation"]
         steps = [f for f in result.findings if f.kind == "next_step"]
         if not result.findings:
