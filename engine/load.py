@@ -20,15 +20,16 @@ import bisect
 import json
 import os
 import re
+import stat
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
 
-from .errors import InputError, Problem
+from .errors import InputError, Problem, excerpt, shorten
 
 Positions = dict[str, tuple[int, int]]
 Format = Literal["yaml", "json", "jsonl"]
@@ -37,6 +38,11 @@ HISTORY_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
 STDIN_NAME = "<stdin>"
 # Deeper than any real history; keeps later recursive steps (JSON Schema) far from the stack limit.
 MAX_DEPTH = 200
+# A history is at most this many bytes (a JSON Lines file: each line); `--max-history-size`.
+DEFAULT_MAX_SIZE = 16 * 2**20
+# Values that YAML aliases may bring into a pack or waivers file, all aliases together: a few
+# shared parameters need tens, while nested aliases (a "billion laughs" file) would need billions.
+MAX_ALIAS_VALUES = 10_000
 
 _YAML_TAG = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = (_YAML_TAG + t for t in ("str", "int", "float", "bool", "null"))
@@ -101,7 +107,7 @@ def escape_segment(key: str) -> str:
 class _Frame:
     """A mapping or sequence being filled while the YAML events stream past."""
 
-    __slots__ = ("anchor", "container", "key", "key_lines", "pointer")
+    __slots__ = ("anchor", "container", "key", "key_lines", "pointer", "start")
 
     def __init__(self, container: dict[str, object] | list[object], pointer: str) -> None:
         self.container = container
@@ -109,18 +115,20 @@ class _Frame:
         self.key: str | None = None  # mappings: the key whose value comes next
         self.key_lines: dict[str, tuple[int, int]] = {}
         self.anchor: str | None = None
+        self.start = 0  # values built before this one: its size, once closed, for aliases
 
 
-def load_document(text: str, source: str) -> tuple[object, Positions]:
+def load_document(text: str, source: str, *, aliases: bool = True) -> tuple[object, Positions]:
     """Parse one YAML (or JSON) document into plain data and its position table.
 
     Raises InputError with every problem found (duplicate keys, tags, aliases), or with the one
-    syntax error the parser stops at.
+    syntax error the parser stops at. With ``aliases=False`` (histories) every anchor and alias is
+    refused; otherwise aliases share their value and may bring in MAX_ALIAS_VALUES values in all.
     """
     loader: HistoryLoader | None = None
     try:
         loader = HistoryLoader(text)  # the pure-Python reader already checks characters here
-        return _build_yaml(loader, source)
+        return _build_yaml(loader, source, aliases)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -148,8 +156,8 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
     return text.count("\n", 0, offset) + 1, offset - line_start + 1
 
 
-def _build_yaml(loader: HistoryLoader, source: str) -> tuple[object, Positions]:
-    builder = _YamlBuilder(loader, source)
+def _build_yaml(loader: HistoryLoader, source: str, aliases: bool) -> tuple[object, Positions]:
+    builder = _YamlBuilder(loader, source, aliases)
     root = builder.document()
     if builder.problems:
         raise InputError(builder.problems)
@@ -159,12 +167,19 @@ def _build_yaml(loader: HistoryLoader, source: str) -> tuple[object, Positions]:
 class _YamlBuilder:
     """Builds plain data from the parser's events, with an explicit stack (no recursion)."""
 
-    def __init__(self, loader: HistoryLoader, source: str) -> None:
+    def __init__(self, loader: HistoryLoader, source: str, aliases: bool = True) -> None:
         self.loader = loader
         self.source = source
+        self.aliases = aliases
         self.positions: Positions = {}
         self.problems: list[Problem] = []
         self.anchors: dict[str, object] = {}
+        # Aliases share one Python object, but every later step (the schema, messages) walks the
+        # data as a tree: count what they bring in, so a few hundred bytes cannot mean billions.
+        self.count = 0  # values so far, each alias counting as the values it repeats
+        self.sizes: dict[str, int] = {}  # anchor -> values under it
+        self.expanded = 0
+        self.refused_alias = False
         self.open_anchors: set[str] = set()  # anchors of collections still being filled
         self.stack: list[_Frame] = []
         self.pending = _Frame([], "")  # the collection just started, pushed by document()
@@ -188,6 +203,7 @@ class _YamlBuilder:
                 frame = stack.pop()
                 if frame.anchor is not None:
                     self.open_anchors.discard(frame.anchor)
+                    self.sizes[frame.anchor] = self.count - frame.start
                 if not stack:
                     break
             elif stack and isinstance(stack[-1].container, dict) and stack[-1].key is None:
@@ -250,6 +266,17 @@ class _YamlBuilder:
         self.positions[pointer] = (mark.line + 1, mark.column + 1)
         kind = type(event)
         value: object
+        self.count += 1
+        if not self.aliases and (kind is yaml.AliasEvent or event.anchor is not None):
+            if not self.refused_alias:  # the first one says it all; every other is the same fix
+                self.refused_alias = True
+                self.problem(
+                    mark,
+                    "YAML anchors and aliases (&name, *name) are not allowed in a history: write the values out",
+                    pointer,
+                )
+            if kind is yaml.AliasEvent:
+                return None
         if kind is yaml.ScalarEvent:
             tag = event.tag
             if tag is None or tag == "!":
@@ -261,14 +288,24 @@ class _YamlBuilder:
                 try:
                     value = _scalar(tag, event.value)
                 except ValueError:
-                    self.problem(mark, f"{event.value!r} is not a valid {_short_tag(tag)}", pointer)
+                    self.problem(mark, _not_valid(event.value, tag), pointer)
                     value = None
         elif kind is yaml.AliasEvent:
+            name = excerpt(event.anchor)[1:-1]
             if event.anchor in self.open_anchors:
-                self.problem(mark, f"alias *{event.anchor} refers to a collection that holds it")
+                self.problem(mark, f"alias *{name} refers to a collection that holds it")
                 raise InputError(self.problems)  # a cycle: nothing later could walk the data
             if event.anchor not in self.anchors:
-                self.problem(mark, f"alias *{event.anchor} names no anchor defined before it")
+                self.problem(mark, f"alias *{name} names no anchor defined before it")
+            size = self.sizes.get(event.anchor, 1)
+            self.count += size - 1
+            self.expanded += size
+            if self.expanded > MAX_ALIAS_VALUES:
+                self.problem(
+                    mark,
+                    f"YAML aliases here repeat more than {MAX_ALIAS_VALUES:,} values in all; write the values out",
+                )
+                raise InputError(self.problems)
             return self.anchors.get(event.anchor)
         else:
             is_map = kind is yaml.MappingStartEvent
@@ -279,17 +316,25 @@ class _YamlBuilder:
                 raise InputError(self.problems)
             container: dict[str, object] | list[object] = {} if is_map else []
             self.pending = _Frame(container, pointer)
+            self.pending.start = self.count
             value = container
-            if event.anchor is not None:
+            if event.anchor is not None and self.aliases:
                 self.pending.anchor = event.anchor
                 self.open_anchors.add(event.anchor)
-        if event.anchor is not None:
+        if event.anchor is not None and self.aliases:
             self.anchors[event.anchor] = value
         return value
 
 
+def _not_valid(text: str, tag: str) -> str:
+    if tag in (_INT, _FLOAT) and len(text) > 1000:
+        # Python refuses to convert integers of more than 4,300 digits; no history needs such.
+        return f"a number of {len(text):,} characters is too long to read"
+    return f"{excerpt(text)} is not a valid {_short_tag(tag)}"
+
+
 def _duplicate(key: str, first: tuple[int, int]) -> str:
-    return f"duplicate key {key!r}; first defined at line {first[0]}, column {first[1]}"
+    return f"duplicate key {excerpt(key)}; first defined at line {first[0]}, column {first[1]}"
 
 
 def _tag_refused(tag: str) -> str:
@@ -329,7 +374,12 @@ def load_json(text: str, source: str, line_offset: int = 0) -> tuple[object, Pos
         message = f"JSON syntax error: {exc.msg}"
         raise InputError([Problem(source, exc.lineno + line_offset, exc.colno, message)]) from None
     except (RecursionError, ValueError) as exc:  # deep nesting; an integer of 5,000 digits
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        if isinstance(exc, RecursionError):
+            reason = "nested too deeply"
+        elif "digits" in str(exc):  # Python's words name an interpreter setting: not for users
+            reason = "a number with more than 4,300 digits is too long to read"
+        else:
+            reason = shorten(str(exc), 200)
         problem = Problem(source, line_offset + 1, 1, f"cannot read JSON: {reason}")
         raise InputError([problem]) from None
     positions, problems = _json_positions(text, source, line_offset)
@@ -407,38 +457,90 @@ class Source:
     format: Format = "yaml"
 
 
-def iter_sources(paths: Sequence[str]) -> Iterator[Source]:
+Warn = Callable[[Problem], object]
+
+
+def _warn_on_stderr(problem: Problem) -> None:
+    sys.stderr.write(f"{problem}\n")
+
+
+def iter_sources(
+    paths: Sequence[str], max_size: int = DEFAULT_MAX_SIZE, warn: Warn | None = None
+) -> Iterator[Source]:
     """Every history named by ``paths``: files, directories (recursively) or ``-`` for stdin.
 
     Never raises for a bad path: the Source carries the problem instead, so one unreadable file
-    does not hide the others.
+    does not hide the others. A folder that cannot be listed is such a problem too. What is
+    skipped inside a folder (a named pipe, a device, a link to a folder) is passed to ``warn``
+    (default: printed on stderr). A history over ``max_size`` bytes (JSON Lines: a line over it)
+    is a problem, found without reading more than ``max_size + 1`` bytes of it.
     """
+    report = warn or _warn_on_stderr
     for path in paths:
         if path == "-":
-            yield from _stdin_sources()
+            yield from _stdin_sources(max_size)
         elif os.path.isdir(path):
             found = False
-            for file in _walk(path):
+            for file, problem in _walk(path, report):
                 found = True
-                yield from _file_sources(file)
+                if problem is not None:
+                    yield Source(file, None, problem=problem)
+                else:
+                    yield from _file_sources(file, max_size)
             if not found:
                 message = "no history files (*.yaml, *.yml, *.json, *.jsonl) in this directory"
                 yield Source(path, None, problem=Problem(path, 1, 1, message))
         else:
-            yield from _file_sources(path)
+            yield from _file_sources(path, max_size)
 
 
-def _walk(directory: str) -> list[str]:
-    """History files under ``directory``, sorted; hidden folders (.git, .venv...) are skipped."""
-    found: list[str] = []
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(
-            os.path.join(root, f)
-            for f in files
-            if f.endswith(HISTORY_SUFFIXES) and not f.startswith(".")
-        )
-    return sorted(found, key=lambda p: Path(p).parts)
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def _kind(mode: int) -> str:
+    return next((words for test, words in _FILE_KINDS if test(mode)), "not a regular file")
+
+
+def _walk(directory: str, warn: Warn) -> list[tuple[str, Problem | None]]:
+    """History files under ``directory``, sorted, each with the problem of its folder if any.
+
+    Hidden folders (.git, .venv...) are skipped. A folder that cannot be listed is an error at
+    its place in the order; entries that are not regular files are skipped with a warning
+    (opening a named pipe would wait forever for a writer).
+    """
+    found: list[tuple[str, Problem | None]] = []
+
+    def unreadable(exc: OSError) -> None:
+        name = exc.filename if isinstance(exc.filename, str) else directory
+        reason = exc.strerror or str(exc)
+        found.append((name, Problem(name, 1, 1, f"cannot read this folder: {reason}")))
+
+    for root, dirs, files in os.walk(directory, onerror=unreadable):
+        for d in list(dirs):
+            if d.startswith("."):
+                dirs.remove(d)
+            elif os.path.islink(os.path.join(root, d)):
+                link = os.path.join(root, d)
+                warn(Problem(link, 1, 1, "warning: a link to a folder is not followed; name its target to audit it"))
+        for f in files:
+            if not f.endswith(HISTORY_SUFFIXES) or f.startswith("."):
+                continue
+            file = os.path.join(root, f)
+            try:
+                mode = os.stat(file).st_mode
+            except OSError:
+                mode = stat.S_IFREG  # a dangling link, say: opening it reports why
+            if stat.S_ISREG(mode):
+                found.append((file, None))
+            else:
+                warn(Problem(file, 1, 1, f"warning: skipped: {_kind(mode)}, not a regular file"))
+    return sorted(found, key=lambda item: Path(item[0]).parts)
 
 
 def _format_of(path: str) -> Format:
@@ -447,25 +549,77 @@ def _format_of(path: str) -> Format:
     return "json" if path.endswith(".json") else "yaml"
 
 
-def _unreadable(name: str, reason: str) -> Source:
-    return Source(name, None, problem=Problem(name, 1, 1, f"cannot read: {reason}"))
+def _unreadable(name: str, reason: str, line: int = 1) -> Source:
+    return Source(name, None, line - 1, Problem(name, line, 1, f"cannot read: {reason}"))
 
 
-def _file_sources(path: str) -> Iterator[Source]:
+def format_size(size: int) -> str:
+    """``16 MiB``, ``1.5 KiB``, ``300 bytes``: as `--max-history-size` accepts it back."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.4g} {unit}"
+    return f"{size} bytes"
+
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b|bytes?)?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """``32MiB``, ``500 KB``, ``1G``, ``4096``: a size in bytes (K, M, G are powers of 1024).
+
+    Raises ValueError with a plain-words reason.
+    """
+    m = _SIZE_RE.match(text)
+    if not m:
+        raise ValueError(f"{excerpt(text)} is not a size; write e.g. 16MiB, 500KiB or 1048576 (bytes)")
+    unit = (m.group(2) or "b").lower()
+    scale = {"k": 2**10, "m": 2**20, "g": 2**30}.get(unit[0], 1)
+    size = int(float(m.group(1)) * scale)
+    if size < 1:
+        raise ValueError("the size must be at least 1 byte")
+    return size
+
+
+def _too_big(max_size: int, what: str = "history") -> str:
+    return (
+        f"cannot read: this {what} is larger than the {format_size(max_size)} limit; "
+        "raise it with --max-history-size if it is genuine"
+    )
+
+
+def _file_sources(path: str, max_size: int) -> Iterator[Source]:
     form = _format_of(path)
     try:
-        if form == "jsonl":
-            with open(path, "rb") as stream:  # line by line: memory stays flat for big batches
-                yield from _jsonl_sources(path, stream)
-            return
-        with open(path, "rb") as stream:
-            raw = stream.read()
+        # Non-blocking, so that a named pipe without a writer cannot hold the run: it is refused
+        # below, from what the open file is, without a race between a check and the open.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         reason = exc.strerror or str(exc)
         if "\\" in path and not os.path.exists(path):
             posix = path.replace("\\", "/")
             reason += "; paths use '/' here" + (f": did you mean {posix!r}?" if os.path.exists(posix) else "")
         yield _unreadable(path, reason)
+        return
+    with open(fd, "rb") as stream:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                what = _kind(info.st_mode)
+                hint = "; to read a pipe, pass - and send it to standard input" if stat.S_ISFIFO(info.st_mode) else ""
+                yield _unreadable(path, f"{what}, not a regular file{hint}")
+                return
+            if form == "jsonl":  # line by line: memory stays flat for big batches
+                yield from _jsonl_sources(path, _lines(stream, max_size), max_size)
+                return
+            if info.st_size > max_size:
+                yield Source(path, None, problem=Problem(path, 1, 1, _too_big(max_size)))
+                return
+            raw = stream.read(max_size + 1)  # a file that grows meanwhile still stops here
+        except OSError as exc:
+            yield _unreadable(path, exc.strerror or str(exc))
+            return
+    if len(raw) > max_size:
+        yield Source(path, None, problem=Problem(path, 1, 1, _too_big(max_size)))
         return
     yield _decoded(path, raw, 0, form)
 
@@ -483,22 +637,47 @@ def _decoded(name: str, raw: bytes, line_offset: int, form: Format) -> Source:
     return Source(name, text, line_offset, None, form)
 
 
-def _jsonl_sources(name: str, lines: Iterable[bytes]) -> Iterator[Source]:
+def _lines(stream: Any, max_size: int) -> Iterator[bytes | None]:
+    """The lines of ``stream``, each read up to ``max_size`` bytes; None for a longer line.
+
+    A longer line is skipped to its end in bounded pieces, so one runaway line (or /dev/zero
+    behind a pipe) never needs more memory than the limit.
+    """
+    while True:
+        raw: bytes = stream.readline(max_size + 1)
+        if not raw:
+            return
+        if len(raw) <= max_size or (raw.endswith(b"\n") and len(raw) - 1 <= max_size):
+            yield raw
+            continue
+        yield None
+        while raw and not raw.endswith(b"\n"):
+            raw = stream.readline(2**20)
+
+
+def _jsonl_sources(name: str, lines: Iterable[bytes | None], max_size: int) -> Iterator[Source]:
+    """One Source a non-blank line; None (a line over ``max_size``) becomes that line's error."""
     for number, raw in enumerate(lines):
-        if raw.strip():
+        if raw is None:
+            problem = Problem(name, number + 1, 1, _too_big(max_size, "line (one history)"))
+            yield Source(name, None, number, problem, "jsonl")
+        elif raw.strip():
             yield _decoded(name, raw.rstrip(b"\r\n"), number, "jsonl")
 
 
-def _stdin_sources() -> Iterator[Source]:
+def _stdin_sources(max_size: int) -> Iterator[Source]:
     """Stdin holds one YAML/JSON document, or JSON Lines when its first two lines are objects."""
     if sys.stdin is None or sys.stdin.closed:
         yield _unreadable(STDIN_NAME, "there is no standard input")
         return
     stream = sys.stdin.buffer
-    head: list[bytes] = []
+    lines = _lines(stream, max_size)
+    head: list[bytes | None] = []
     objects = 0
-    for raw in stream:
+    for raw in lines:
         head.append(raw)
+        if raw is None:
+            break
         if raw.strip():
             if not raw.lstrip().startswith(b"{"):
                 break
@@ -506,12 +685,20 @@ def _stdin_sources() -> Iterator[Source]:
             if objects == 2:
                 break
     if objects == 2:
-        yield from _jsonl_sources(STDIN_NAME, _chain(head, stream))
-    else:
-        yield _decoded(STDIN_NAME, b"".join(head) + stream.read(), 0, "yaml")
+        yield from _jsonl_sources(STDIN_NAME, _chain(head, lines), max_size)
+        return
+    if None in head:
+        yield Source(STDIN_NAME, None, problem=Problem(STDIN_NAME, 1, 1, _too_big(max_size)))
+        return
+    start = b"".join(raw for raw in head if raw is not None)
+    raw = start + stream.read(max_size + 1 - len(start))
+    if len(raw) > max_size:
+        yield Source(STDIN_NAME, None, problem=Problem(STDIN_NAME, 1, 1, _too_big(max_size)))
+        return
+    yield _decoded(STDIN_NAME, raw, 0, "yaml")
 
 
-def _chain(head: list[bytes], rest: Iterable[bytes]) -> Iterator[bytes]:
+def _chain(head: list[bytes | None], rest: Iterable[bytes | None]) -> Iterator[bytes | None]:
     yield from head
     yield from rest
 
