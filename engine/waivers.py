@@ -5,8 +5,11 @@ pack (every rule must exist and be able to report violations). Every problem of 
 collected and reported as ``file:line:col: message`` before any history is audited.
 
 Matching: a waiver applies to a *violation* of its ``rule`` in a history named by ``history``
-(the candidate's name, the history file's path as given on the command line, or ``path:line`` for
-one line of a JSON Lines file) and, when ``subject`` is given, anchored to that event. Next steps
+and, when ``subject`` is given, anchored to that event. ``history`` is a file when it looks like
+a path (it holds ``/`` or ``\\``, or ends in a history suffix, with ``:LINE`` for one line of a
+JSON Lines file) and then matches that file only; otherwise it is a candidate's name and
+matches that candidate only. A name never matches a file called that, nor a path a candidate
+whose name is that text. Next steps
 are never waived: they are advice, not failures. A waiver applies up to the end of its ``expires``
 day (UTC); after that it no longer applies and is reported as expired. A waiver that matched no
 violation in the whole run is reported as unused.
@@ -19,6 +22,7 @@ import difflib
 import functools
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -28,7 +32,7 @@ from typing import Any
 import jsonschema
 
 from .errors import InputError, Problem
-from .load import escape_segment, load_document, position
+from .load import STDIN_NAME, escape_segment, load_document, position
 from .model import HistoryResult, Waived
 from .packmodel import Pack
 
@@ -66,9 +70,21 @@ class Waiver:
     def where(self, message: str) -> Problem:
         return Problem(self.source, self.line, self.column, message, self.rule)
 
-    def keys(self) -> tuple[str, ...]:
-        """What ``history`` may name: a candidate as written, or a path (``path:line``)."""
-        return (self.history, _path_key(self.history))
+    def key(self) -> str:
+        """What ``history`` names: a file (``path``, ``path:line``) or else a candidate."""
+        if names_a_file(self.history):
+            return _FILE + _path_key(self.history)
+        return _CANDIDATE + self.history
+
+
+# Keys of the two kinds of names never meet: a candidate called "jane.yaml" is not the file.
+_FILE, _CANDIDATE = "file:", "candidate:"
+_HISTORY_FILE = re.compile(r"\.(?:ya?ml|jsonl?)(?::\d+)?$", re.IGNORECASE)
+
+
+def names_a_file(history: str) -> bool:
+    """Whether a waiver's ``history`` is a path: ``/`` or ``\\`` in it, or a history suffix."""
+    return "/" in history or "\\" in history or history == STDIN_NAME or _HISTORY_FILE.search(history) is not None
 
 
 def _path_key(path: str) -> str:
@@ -78,9 +94,10 @@ def _path_key(path: str) -> str:
 
 def _result_keys(result: HistoryResult) -> tuple[str, ...]:
     """What names ``result``: its candidate, its file, and for a JSON Lines history ``file:line``."""
-    path = _path_key(result.source)
+    path = _FILE + _path_key(result.source)
     line = result.history.line if result.history is not None else 0
-    return (result.candidate, path, f"{path}:{line}") if line else (result.candidate, path)
+    candidate = _CANDIDATE + result.candidate
+    return (candidate, path, f"{path}:{line}") if line else (candidate, path)
 
 
 class Waivers:
@@ -95,8 +112,7 @@ class Waivers:
         # of histories costs a few lookups each, whatever the number of waivers.
         self._by_key: dict[str, list[int]] = {}
         for number, waiver in enumerate(self.active):
-            for key in dict.fromkeys(waiver.keys()):
-                self._by_key.setdefault(key, []).append(number)
+            self._by_key.setdefault(waiver.key(), []).append(number)
 
     def warnings(self) -> Iterator[Problem]:
         """Expired waivers: known as soon as the file is loaded."""
