@@ -194,7 +194,7 @@ def _deletions(word: str) -> set[str]:
 
 
 class _Suggester:
-    """"did you mean …?" for one document, with its cost bounded (see SUGGESTION_BUDGET)."""
+    """Did-you-mean for one document, with its cost bounded (see SUGGESTION_BUDGET)."""
 
     def __init__(self) -> None:
         self.budget = SUGGESTION_BUDGET
@@ -391,7 +391,7 @@ class _Checker:
             if parent == "people":
                 return f"person {last + 1}"
             return f"item {last + 1} of {parent!r}"
-        return repr(last)
+        return excerpt(last)
 
     def enum_message(self, path: Sequence[str | int], value: object, options: list[Any]) -> str:
         names = [o for o in options if isinstance(o, str)]

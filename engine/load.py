@@ -238,7 +238,7 @@ class _YamlBuilder:
             raise InputError(self.problems)
         key: str = event.value
         if event.tag not in (None, "!", _STR):
-            self.problem(mark, f"YAML tag {_short_tag(event.tag)!r} is not allowed on a key")
+            self.problem(mark, f"YAML tag {excerpt(_short_tag(event.tag))} is not allowed on a key")
         if key == "<<" and event.implicit[0]:  # plain, as a merge key is written
             self.problem(mark, "YAML merge keys ('<<') are not supported; write the fields out")
         pointer = f"{top.pointer}/{escape_segment(key)}"
@@ -338,7 +338,7 @@ def _duplicate(key: str, first: tuple[int, int]) -> str:
 
 
 def _tag_refused(tag: str) -> str:
-    return f"YAML tag {_short_tag(tag)!r} is not allowed: a history is plain data"
+    return f"YAML tag {excerpt(_short_tag(tag))} is not allowed: a history is plain data"
 
 
 # JSON tokens, enough to find where keys and values start in text json.loads already accepted.

@@ -31,7 +31,7 @@ from typing import Any
 
 import jsonschema
 
-from .errors import InputError, Problem
+from .errors import InputError, Problem, excerpt, shorten
 from .load import STDIN_NAME, escape_segment, load_document, position
 from .model import HistoryResult, Waived
 from .packmodel import Pack
@@ -117,7 +117,8 @@ class Waivers:
     def warnings(self) -> Iterator[Problem]:
         """Expired waivers: known as soon as the file is loaded."""
         for w in self.expired:
-            yield w.where(f"waiver expired on {w.expires.isoformat()}; {w.rule} for {w.history!r} is no longer waived")
+            when = w.expires.isoformat()
+            yield w.where(f"waiver expired on {when}; {w.rule} for {excerpt(w.history)} is no longer waived")
 
     def apply(self, result: HistoryResult) -> HistoryResult:
         """``result`` with every violation that an active waiver covers marked waived."""
@@ -145,7 +146,7 @@ class Waivers:
         for number, w in enumerate(self.active):
             if number not in self._used:
                 what = f"{w.rule} on {w.subject}" if w.subject else w.rule
-                yield w.where(f"unused waiver: no violation of {what} in {w.history!r}")
+                yield w.where(f"unused waiver: no violation of {what} in {excerpt(w.history)}")
 
 
 def load_waivers(path: str, pack: Pack, as_of: datetime) -> Waivers:
@@ -177,7 +178,7 @@ def parse_waivers(
             hint = difflib.get_close_matches(item["rule"], list(rules), n=1)
             tip = f"; did you mean {hint[0]!r}?" if hint else ""
             at = position(positions, f"{base}/rule")
-            message = f"unknown rule {item['rule']!r} in pack {pack.name!r}{tip}"
+            message = f"unknown rule {excerpt(item['rule'])} in pack {pack.name!r}{tip}"
             problems.append(Problem(source, *at, message, f"{base}/rule"))
         elif "violation" not in rule.kinds:
             at = position(positions, f"{base}/rule")
@@ -187,7 +188,7 @@ def parse_waivers(
             expires = date.fromisoformat(item["expires"])
         except ValueError:
             at = position(positions, f"{base}/expires")
-            message = f"'expires' {item['expires']!r} is not a date (YYYY-MM-DD)"
+            message = f"'expires' {excerpt(item['expires'])} is not a date (YYYY-MM-DD)"
             problems.append(Problem(source, *at, message, f"{base}/expires"))
             continue
         entries.append(
@@ -227,7 +228,7 @@ def _schema_problems(data: object, positions: Mapping[str, tuple[int, int]], sou
                     hint = difflib.get_close_matches(key, allowed, n=1)
                     tip = f"; did you mean {hint[0]!r}?" if hint else f" (fields: {', '.join(allowed)})"
                     at = position(positions, f"{pointer}/{escape_segment(key)}#key")
-                    problems.append(Problem(source, *at, f"unknown field {key!r}{entry}{tip}", pointer))
+                    problems.append(Problem(source, *at, f"unknown field {excerpt(key)}{entry}{tip}", pointer))
             continue
         line, column = position(positions, pointer)
         if error.validator == "required" and isinstance(error.instance, dict):
@@ -241,12 +242,12 @@ def _schema_problems(data: object, positions: Mapping[str, tuple[int, int]], sou
             label = repr(field) if field else "the waivers file"
             message = f"{label} must be {words}{entry}"
         elif error.validator == "minLength":
-            message = f"{field!r} must not be empty{entry}"
+            message = f"{excerpt(field)} must not be empty{entry}"
         elif error.validator == "pattern" and field == "expires":
-            message = f"'expires' {error.instance!r} is not a date (YYYY-MM-DD){entry}"
+            message = f"'expires' {excerpt(error.instance)} is not a date (YYYY-MM-DD){entry}"
         elif error.validator == "const" and field == "version":
-            message = f"unsupported waivers version {error.instance!r}; this followup reads version 1"
+            message = f"unsupported waivers version {excerpt(error.instance)}; this followup reads version 1"
         else:
-            message = f"{field or 'waivers'}: {error.message}{entry}"
+            message = f"{field or 'waivers'}: {shorten(error.message, 200)}{entry}"
         problems.append(Problem(source, line, column, message, pointer))
     return problems
