@@ -42,7 +42,7 @@ def parse_as_of(value: str | None) -> datetime:
 
 def parse_max_size(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
     """``--max-history-size``: bytes, or with a unit (``32MiB``, ``500KiB``)."""
-    from .load import parse_size
+    from .sources import parse_size
 
     try:
         return parse_size(value)

@@ -21,8 +21,9 @@ from jsonschema.exceptions import ValidationError
 
 from .errors import InputError, Problem, excerpt, shorten
 from .instants import InstantError, check_range, leap_second, leap_second_message
-from .load import Positions, Source, escape_segment, iter_sources, load_document, load_json
+from .load import Positions, escape_segment, load_document, load_json
 from .model import Candidate, Event, History, Person
+from .sources import Source, iter_sources
 
 SCHEMA_FILE = "history.schema.json"
 DEFAULT_TIMEZONE = "UTC"

@@ -15,7 +15,6 @@ from . import __version__
 from .audit import Auditor
 from .errors import InputError, Problem
 from .formats import Context, Formatter, Summary, formatter
-from .load import DEFAULT_MAX_SIZE, Source, Warn, iter_sources
 from .model import HistoryResult
 from .parallel import (
     SMALL_BATCH,
@@ -26,6 +25,7 @@ from .parallel import (
     cpu_count,
     tune_allocator,
 )
+from .sources import DEFAULT_MAX_SIZE, Source, Warn, iter_sources
 from .waivers import Waivers, load_waivers
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2

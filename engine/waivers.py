@@ -32,9 +32,10 @@ from typing import Any
 import jsonschema
 
 from .errors import InputError, Problem, excerpt, shorten
-from .load import STDIN_NAME, escape_segment, load_document, position
+from .load import escape_segment, load_document, position
 from .model import HistoryResult, Waived
 from .packmodel import Pack
+from .sources import STDIN_NAME
 
 SCHEMA_FILE = "waivers.schema.json"
 

@@ -22,8 +22,9 @@ import pytest
 from followup import history as history_module
 from followup.errors import InputError, Problem, excerpt
 from followup.history import read_history
-from followup.load import DEFAULT_MAX_SIZE, MAX_ALIAS_VALUES, Source, iter_sources, load_document, parse_size
+from followup.load import MAX_ALIAS_VALUES, load_document
 from followup.model import Finding, HistoryResult
+from followup.sources import DEFAULT_MAX_SIZE, Source, iter_sources, parse_size
 from followup.waivers import Waiver, Waivers, names_a_file
 
 FOLLOWUP = str(Path(sys.executable).parent / "followup")
