@@ -24,13 +24,30 @@ def parse_as_of(value: str | None) -> datetime:
     """``--as-of``: ISO 8601; a time without an offset is UTC; a date alone is its midnight UTC."""
     if value is None:
         return datetime.now(UTC).replace(microsecond=0)
+    from .instants import InstantError, check_range, leap_second, leap_second_message
+
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
+        if leap_second(value):
+            raise click.BadParameter(leap_second_message(value), param_hint="--as-of") from None
         raise click.BadParameter(
             f"{value!r} is not an ISO 8601 time, e.g. 2026-11-25T12:00 or 2026-11-25T12:00-05:00"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return check_range(moment if moment.tzinfo else moment.replace(tzinfo=UTC), value)
+    except InstantError as error:
+        raise click.BadParameter(str(error), param_hint="--as-of") from None
+
+
+def parse_max_size(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
+    """``--max-history-size``: bytes, or with a unit (``32MiB``, ``500KiB``)."""
+    from .sources import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def parse_reports(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -113,6 +130,14 @@ def cli() -> None:
     show_default=True,
     help="Rules engine (reference: the independent cross-check).",
 )
+@click.option(
+    "--max-history-size",
+    metavar="SIZE",
+    default="16MiB",
+    show_default=True,
+    callback=parse_max_size,
+    help="Largest history read, e.g. 32MiB (for .jsonl: per line).",
+)
 def audit(
     paths: tuple[str, ...],
     pack: str,
@@ -124,6 +149,7 @@ def audit(
     jobs: int | None,
     waivers: str | None,
     engine: str,
+    max_history_size: int,
 ) -> None:
     """Audit history files, directories (*.yaml, *.yml, *.json, *.jsonl, recursively) or - (stdin).
 
@@ -150,6 +176,7 @@ def audit(
         jobs=jobs,
         waivers=waivers,
         engine=engine,
+        max_history_size=max_history_size,
     )
     sys.exit(run_audit(options, sys.stdout))
 

@@ -86,3 +86,32 @@ def display_path(path: str) -> str:
     if ":" not in rest and not path.startswith('"') and not UNSAFE.search(path) and not CI_COMMAND.search(path):
         return path
     return '"' + printable(path.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+
+
+EXCERPT_LENGTH = 60
+
+
+def shorten(text: str, limit: int = EXCERPT_LENGTH) -> str:
+    """``text`` cut to ``limit`` characters, with ``…`` where it was cut."""
+    return text[:limit] + "…" if len(text) > limit else text
+
+
+def excerpt(value: object, limit: int = EXCERPT_LENGTH) -> str:
+    """``value`` quoted for a message, at most about ``limit`` characters (``…`` marks a cut).
+
+    A message may quote what a file holds but never copies it whole: a value can be megabytes
+    long, and a list or mapping is described, never printed (YAML aliases can make it huge).
+    """
+    if isinstance(value, str):
+        return repr(shorten(value, limit))
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        if value.bit_length() <= 3 * limit:  # about `limit` digits: cheap to print
+            return repr(value)
+        return "a very large integer"
+    if isinstance(value, list):
+        return f"a list of {len(value):,} items"
+    if isinstance(value, dict):
+        return f"a mapping of {len(value):,} keys"
+    return excerpt(str(value), limit)

@@ -19,9 +19,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from .errors import InputError, Problem
-from .load import Positions, Source, escape_segment, iter_sources, load_document, load_json
+from .errors import InputError, Problem, excerpt, shorten
+from .instants import InstantError, check_range, leap_second, leap_second_message
+from .load import Positions, escape_segment, load_document, load_json
 from .model import Candidate, Event, History, Person
+from .sources import Source, iter_sources
 
 SCHEMA_FILE = "history.schema.json"
 DEFAULT_TIMEZONE = "UTC"
@@ -178,9 +180,61 @@ def _inline(node: Any, defs: Mapping[str, Any]) -> Any:
     return node
 
 
-def _suggest(word: str, options: Collection[str]) -> str:
-    match = difflib.get_close_matches(word, list(options), n=1)
-    return f"; did you mean {match[0]!r}?" if match else ""
+# Did-you-mean compares a word with every option; past this many options (people of a big
+# history, the time zones) only options one deletion away from the word (typos, swaps, a
+# letter too many or too few, ignoring case) are compared.
+_FEW_OPTIONS = 64
+# Comparisons allowed per document, all suggestions together: a file of thousands of unknown
+# names gets its first suggestions, then plain messages, instead of minutes of work.
+SUGGESTION_BUDGET = 50_000
+
+
+def _deletions(word: str) -> set[str]:
+    folded = word.casefold()
+    return {folded, *(folded[:i] + folded[i + 1 :] for i in range(len(folded)))}
+
+
+class _Suggester:
+    """Did-you-mean for one document, with its cost bounded (see SUGGESTION_BUDGET)."""
+
+    def __init__(self) -> None:
+        self.budget = SUGGESTION_BUDGET
+        # Keyed by the options' id; each entry holds its options, so that id is never reused.
+        self.cache: dict[tuple[int, str], tuple[Collection[str], str]] = {}
+        self.indexes: dict[int, tuple[Collection[str], dict[str, list[str]]]] = {}
+
+    def __call__(self, word: str, options: Collection[str]) -> str:
+        key = (id(options), word)
+        entry = self.cache.get(key)
+        if entry is None or entry[0] is not options:
+            entry = (options, self.compute(word, options))
+            self.cache[key] = entry
+        return entry[1]
+
+    def compute(self, word: str, options: Collection[str]) -> str:
+        if len(word) > 200:
+            return ""  # no name is that long: not a typo
+        candidates: Collection[str] = options
+        if len(options) > _FEW_OPTIONS:
+            index = self.index(options)
+            candidates = list(dict.fromkeys(c for d in _deletions(word) for c in index.get(d, ())))
+        if len(candidates) > self.budget:
+            self.budget = 0
+            return ""
+        self.budget -= len(candidates)
+        match = difflib.get_close_matches(word, list(candidates), n=1)
+        return f"; did you mean {match[0]!r}?" if match else ""
+
+    def index(self, options: Collection[str]) -> dict[str, list[str]]:
+        entry = self.indexes.get(id(options))
+        if entry is None or entry[0] is not options:
+            by_deletion: dict[str, list[str]] = {}
+            for option in options:
+                for variant in _deletions(option):
+                    by_deletion.setdefault(variant, []).append(option)
+            entry = (options, by_deletion)  # holding `options` keeps its id from being reused
+            self.indexes[id(options)] = entry
+        return entry[1]
 
 
 @functools.lru_cache(maxsize=64)
@@ -224,6 +278,7 @@ class _Checker:
         self.line_offset = line_offset
         self.problems: list[Problem] = []
         self.seen: set[tuple[str, str]] = set()
+        self.suggest = _Suggester()
         doc = data if isinstance(data, dict) else {}
         self.doc: dict[str, Any] = doc
         people, events = doc.get("people"), doc.get("events")
@@ -270,7 +325,7 @@ class _Checker:
             return " in person"
         if path and path[0] == "candidate":
             return " in candidate"
-        return "" if not path else f" in {path[-1]!r}"
+        return "" if not path else f" in {excerpt(path[-1])}"
 
     # -- JSON Schema ----------------------------------------------------------------------------
 
@@ -297,8 +352,8 @@ class _Checker:
             allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
             for name in value:
                 if name not in allowed:
-                    message = f"unknown field {name!r}{self.context(path)}"
-                    message += _suggest(name, allowed)
+                    message = f"unknown field {excerpt(name)}{self.context(path)}"
+                    message += self.suggest(name, allowed)
                     self.add(f"{pointer}/{escape_segment(name)}#key", message)
         elif keyword == "required" and isinstance(value, dict):
             for name in expected:
@@ -308,7 +363,7 @@ class _Checker:
             self.add(pointer, self.enum_message(path, value, expected))
         elif keyword == "const":
             if path == ("version",):
-                message = f"unsupported history version {value!r}; this followup reads version 1"
+                message = f"unsupported history version {excerpt(value)}; this followup reads version 1"
             else:
                 message = f"{self.label(path)} must be {expected!r}"
             self.add(pointer, message)
@@ -322,7 +377,8 @@ class _Checker:
             names = " or ".join(repr(s["required"][0]) for s in expected)
             self.add(pointer, f"missing required field {names}{self.context(path)}")
         else:
-            self.add(pointer, f"{self.label(path)}: {error.message}")
+            # jsonschema's words quote the whole value: keep them to a line.
+            self.add(pointer, f"{self.label(path)}: {shorten(error.message, 200)}")
 
     def label(self, path: Sequence[str | int]) -> str:
         """A value's name for a message: "'with'", "item 2 of 'to'", "the history"."""
@@ -336,18 +392,18 @@ class _Checker:
             if parent == "people":
                 return f"person {last + 1}"
             return f"item {last + 1} of {parent!r}"
-        return repr(last)
+        return excerpt(last)
 
     def enum_message(self, path: Sequence[str | int], value: object, options: list[Any]) -> str:
         names = [o for o in options if isinstance(o, str)]
         if len(path) == 3 and path[0] == "events" and path[2] == "type" and isinstance(value, str):
             fallback = "; expected one of: " + ", ".join(names)
-            return f"unknown event type {value!r}" + (_suggest(value, names) or fallback)
+            return f"unknown event type {excerpt(value)}" + (self.suggest(value, names) or fallback)
         field = next((p for p in reversed(path) if isinstance(p, str)), "value")
         expected = ", ".join(names)
         if isinstance(value, str):
-            hint = _suggest(value, names) or f"; expected one of: {expected}"
-            return f"unknown {field} {value!r}" + hint
+            hint = self.suggest(value, names) or f"; expected one of: {expected}"
+            return f"unknown {field} {excerpt(value)}" + hint
         return f"{self.label(path)} must be one of: {expected} (got {_kind_of(value)})"
 
     def type_message(self, path: Sequence[str | int], value: object, expected: Any) -> str:
@@ -377,13 +433,14 @@ class _Checker:
             if isinstance(about, str) and about not in interviews:
                 other = event_ids.get(about)
                 if other is None:
-                    self.add(f"{base}/about", f"unknown interview {about!r} in 'about'" + _suggest(about, interviews))
+                    message = f"unknown interview {excerpt(about)} in 'about'" + self.suggest(about, interviews)
+                    self.add(f"{base}/about", message)
                 elif self.event_type(other) in _validators().type_ok:
                     line = self.line_of(f"/events/{other}")
                     kind = self.event_type(other)
                     self.add(
                         f"{base}/about",
-                        f"'about' must name an interview, but {about!r} is the {kind} event on line {line}",
+                        f"'about' must name an interview, but {excerpt(about)} is the {kind} event on line {line}",
                     )
                 # else: the event it names has an unknown type, a typo reported there; not again here
             self.check_direction(event, base)
@@ -397,8 +454,8 @@ class _Checker:
             return DEFAULT_TIMEZONE, UTC  # the schema has said what is wrong
         zone = _zone(name)
         if zone is None:
-            suggestion = _suggest(name, _timezone_names())
-            self.add("/timezone", f"unknown time zone {name!r}{suggestion}")
+            suggestion = self.suggest(name, _timezone_names())
+            self.add("/timezone", f"unknown time zone {excerpt(name)}{suggestion}")
         return name, zone
 
     def unique_ids(self, items: list[Any], base: str, what: str) -> dict[str, int]:
@@ -409,7 +466,7 @@ class _Checker:
                 continue
             if item_id in first:
                 line = self.line_of(f"{base}/{first[item_id]}/id")
-                message = f"duplicate {what} id {item_id!r}; first used on line {line}"
+                message = f"duplicate {what} id {excerpt(item_id)}; first used on line {line}"
                 self.add(f"{base}/{index}/id", message)
             else:
                 first[item_id] = index
@@ -425,7 +482,7 @@ class _Checker:
                 refs = [(f"{base}/{field}", value)]
             for pointer, ref in refs:
                 if isinstance(ref, str) and ref and ref not in person_ids:
-                    message = f"unknown person {ref!r} in {field!r}" + _suggest(ref, person_ids)
+                    message = f"unknown person {excerpt(ref)} in {field!r}" + self.suggest(ref, person_ids)
                     if not person_ids:
                         message += " (no one is listed in 'people')"
                     self.add(pointer, message)
@@ -449,7 +506,7 @@ class _Checker:
                 event_id = event.get("id", f"#{index + 1}")
                 self.add(
                     f"{base}/at",
-                    f"event {event_id} at {at.isoformat()} is after the audit time "
+                    f"event {shorten(str(event_id))} at {at.isoformat()} is after the audit time "
                     f"{self.as_of.astimezone(zone).isoformat()}; "
                     "an event in the future cannot have happened yet",
                 )
@@ -467,23 +524,30 @@ class _Checker:
         except ValueError:
             pass
         else:
-            self.add(pointer, f"time {text!r} needs a time of day, such as {text}T10:00")
+            self.add(pointer, f"time {excerpt(text)} needs a time of day, such as {text}T10:00")
             return None
         try:
             value = datetime.fromisoformat(text)
         except ValueError:
+            if leap_second(text):
+                self.add(pointer, leap_second_message(text))
+                return None
             self.add(
                 pointer,
-                f"unparseable time {text!r}; write an ISO 8601 date and time "
+                f"unparseable time {excerpt(text)}; write an ISO 8601 date and time "
                 "such as 2026-11-02T10:00 or 2026-11-02T10:00-05:00",
             )
             return None
-        if value.tzinfo is not None:
-            return value.astimezone(zone)
-        local = value.replace(tzinfo=zone)
+        try:
+            if value.tzinfo is not None:
+                return check_range(value, text).astimezone(zone)
+            local = check_range(value.replace(tzinfo=zone), text)
+        except InstantError as error:
+            self.add(pointer, str(error))
+            return None
         # A wall time inside a spring-forward gap does not exist; saying so beats shifting it.
         if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
-            self.add(pointer, f"time {text!r} does not exist in {zone} (the clocks skip it)")
+            self.add(pointer, f"time {excerpt(text)} does not exist in {zone} (the clocks skip it)")
             return None
         return local
 
@@ -571,7 +635,7 @@ def read_history(source: Source, as_of: datetime) -> History | InputError:
             if fast is not None:
                 return fast
         if source.format == "yaml":
-            data, positions = load_document(source.text, source.name)
+            data, positions = load_document(source.text, source.name, aliases=False)
         else:
             data, positions = load_json(source.text, source.name, source.line_offset)
         jsonl_offset = source.line_offset if source.format == "jsonl" else None

@@ -18,25 +18,29 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
 import re
-import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, ClassVar, Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import yaml
 
-from .errors import InputError, Problem
+from .errors import InputError, Problem, excerpt, shorten
+
+# Reading files, folders and stdin moved to `sources`; these names stay importable from here.
+from .sources import STDIN_NAME, Source, iter_sources
 
 Positions = dict[str, tuple[int, int]]
-Format = Literal["yaml", "json", "jsonl"]
 
-HISTORY_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
-STDIN_NAME = "<stdin>"
+__all__ = [
+    "MAX_ALIAS_VALUES", "MAX_DEPTH", "STDIN_NAME", "Positions", "Source", "escape_segment", "iter_sources",
+    "load_document", "load_json", "load_json_line", "position",
+]  # fmt: skip
+
 # Deeper than any real history; keeps later recursive steps (JSON Schema) far from the stack limit.
 MAX_DEPTH = 200
+# Values that YAML aliases may bring into a pack or waivers file, all aliases together: a few
+# shared parameters need tens, while nested aliases (a "billion laughs" file) would need billions.
+MAX_ALIAS_VALUES = 10_000
 
 _YAML_TAG = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = (_YAML_TAG + t for t in ("str", "int", "float", "bool", "null"))
@@ -101,7 +105,7 @@ def escape_segment(key: str) -> str:
 class _Frame:
     """A mapping or sequence being filled while the YAML events stream past."""
 
-    __slots__ = ("anchor", "container", "key", "key_lines", "pointer")
+    __slots__ = ("anchor", "container", "key", "key_lines", "pointer", "start")
 
     def __init__(self, container: dict[str, object] | list[object], pointer: str) -> None:
         self.container = container
@@ -109,18 +113,20 @@ class _Frame:
         self.key: str | None = None  # mappings: the key whose value comes next
         self.key_lines: dict[str, tuple[int, int]] = {}
         self.anchor: str | None = None
+        self.start = 0  # values built before this one: its size, once closed, for aliases
 
 
-def load_document(text: str, source: str) -> tuple[object, Positions]:
+def load_document(text: str, source: str, *, aliases: bool = True) -> tuple[object, Positions]:
     """Parse one YAML (or JSON) document into plain data and its position table.
 
     Raises InputError with every problem found (duplicate keys, tags, aliases), or with the one
-    syntax error the parser stops at.
+    syntax error the parser stops at. With ``aliases=False`` (histories) every anchor and alias is
+    refused; otherwise aliases share their value and may bring in MAX_ALIAS_VALUES values in all.
     """
     loader: HistoryLoader | None = None
     try:
         loader = HistoryLoader(text)  # the pure-Python reader already checks characters here
-        return _build_yaml(loader, source)
+        return _build_yaml(loader, source, aliases)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -148,8 +154,8 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
     return text.count("\n", 0, offset) + 1, offset - line_start + 1
 
 
-def _build_yaml(loader: HistoryLoader, source: str) -> tuple[object, Positions]:
-    builder = _YamlBuilder(loader, source)
+def _build_yaml(loader: HistoryLoader, source: str, aliases: bool) -> tuple[object, Positions]:
+    builder = _YamlBuilder(loader, source, aliases)
     root = builder.document()
     if builder.problems:
         raise InputError(builder.problems)
@@ -159,12 +165,19 @@ def _build_yaml(loader: HistoryLoader, source: str) -> tuple[object, Positions]:
 class _YamlBuilder:
     """Builds plain data from the parser's events, with an explicit stack (no recursion)."""
 
-    def __init__(self, loader: HistoryLoader, source: str) -> None:
+    def __init__(self, loader: HistoryLoader, source: str, aliases: bool = True) -> None:
         self.loader = loader
         self.source = source
+        self.aliases = aliases
         self.positions: Positions = {}
         self.problems: list[Problem] = []
         self.anchors: dict[str, object] = {}
+        # Aliases share one Python object, but every later step (the schema, messages) walks the
+        # data as a tree: count what they bring in, so a few hundred bytes cannot mean billions.
+        self.count = 0  # values so far, each alias counting as the values it repeats
+        self.sizes: dict[str, int] = {}  # anchor -> values under it
+        self.expanded = 0
+        self.refused_alias = False
         self.open_anchors: set[str] = set()  # anchors of collections still being filled
         self.stack: list[_Frame] = []
         self.pending = _Frame([], "")  # the collection just started, pushed by document()
@@ -188,6 +201,7 @@ class _YamlBuilder:
                 frame = stack.pop()
                 if frame.anchor is not None:
                     self.open_anchors.discard(frame.anchor)
+                    self.sizes[frame.anchor] = self.count - frame.start
                 if not stack:
                     break
             elif stack and isinstance(stack[-1].container, dict) and stack[-1].key is None:
@@ -222,7 +236,7 @@ class _YamlBuilder:
             raise InputError(self.problems)
         key: str = event.value
         if event.tag not in (None, "!", _STR):
-            self.problem(mark, f"YAML tag {_short_tag(event.tag)!r} is not allowed on a key")
+            self.problem(mark, f"YAML tag {excerpt(_short_tag(event.tag))} is not allowed on a key")
         if key == "<<" and event.implicit[0]:  # plain, as a merge key is written
             self.problem(mark, "YAML merge keys ('<<') are not supported; write the fields out")
         pointer = f"{top.pointer}/{escape_segment(key)}"
@@ -250,6 +264,17 @@ class _YamlBuilder:
         self.positions[pointer] = (mark.line + 1, mark.column + 1)
         kind = type(event)
         value: object
+        self.count += 1
+        if not self.aliases and (kind is yaml.AliasEvent or event.anchor is not None):
+            if not self.refused_alias:  # the first one says it all; every other is the same fix
+                self.refused_alias = True
+                self.problem(
+                    mark,
+                    "YAML anchors and aliases (&name, *name) are not allowed in a history: write the values out",
+                    pointer,
+                )
+            if kind is yaml.AliasEvent:
+                return None
         if kind is yaml.ScalarEvent:
             tag = event.tag
             if tag is None or tag == "!":
@@ -261,14 +286,24 @@ class _YamlBuilder:
                 try:
                     value = _scalar(tag, event.value)
                 except ValueError:
-                    self.problem(mark, f"{event.value!r} is not a valid {_short_tag(tag)}", pointer)
+                    self.problem(mark, _not_valid(event.value, tag), pointer)
                     value = None
         elif kind is yaml.AliasEvent:
+            name = excerpt(event.anchor)[1:-1]
             if event.anchor in self.open_anchors:
-                self.problem(mark, f"alias *{event.anchor} refers to a collection that holds it")
+                self.problem(mark, f"alias *{name} refers to a collection that holds it")
                 raise InputError(self.problems)  # a cycle: nothing later could walk the data
             if event.anchor not in self.anchors:
-                self.problem(mark, f"alias *{event.anchor} names no anchor defined before it")
+                self.problem(mark, f"alias *{name} names no anchor defined before it")
+            size = self.sizes.get(event.anchor, 1)
+            self.count += size - 1
+            self.expanded += size
+            if self.expanded > MAX_ALIAS_VALUES:
+                self.problem(
+                    mark,
+                    f"YAML aliases here repeat more than {MAX_ALIAS_VALUES:,} values in all; write the values out",
+                )
+                raise InputError(self.problems)
             return self.anchors.get(event.anchor)
         else:
             is_map = kind is yaml.MappingStartEvent
@@ -279,21 +314,29 @@ class _YamlBuilder:
                 raise InputError(self.problems)
             container: dict[str, object] | list[object] = {} if is_map else []
             self.pending = _Frame(container, pointer)
+            self.pending.start = self.count
             value = container
-            if event.anchor is not None:
+            if event.anchor is not None and self.aliases:
                 self.pending.anchor = event.anchor
                 self.open_anchors.add(event.anchor)
-        if event.anchor is not None:
+        if event.anchor is not None and self.aliases:
             self.anchors[event.anchor] = value
         return value
 
 
+def _not_valid(text: str, tag: str) -> str:
+    if tag in (_INT, _FLOAT) and len(text) > 1000:
+        # Python refuses to convert integers of more than 4,300 digits; no history needs such.
+        return f"a number of {len(text):,} characters is too long to read"
+    return f"{excerpt(text)} is not a valid {_short_tag(tag)}"
+
+
 def _duplicate(key: str, first: tuple[int, int]) -> str:
-    return f"duplicate key {key!r}; first defined at line {first[0]}, column {first[1]}"
+    return f"duplicate key {excerpt(key)}; first defined at line {first[0]}, column {first[1]}"
 
 
 def _tag_refused(tag: str) -> str:
-    return f"YAML tag {_short_tag(tag)!r} is not allowed: a history is plain data"
+    return f"YAML tag {excerpt(_short_tag(tag))} is not allowed: a history is plain data"
 
 
 # JSON tokens, enough to find where keys and values start in text json.loads already accepted.
@@ -329,7 +372,12 @@ def load_json(text: str, source: str, line_offset: int = 0) -> tuple[object, Pos
         message = f"JSON syntax error: {exc.msg}"
         raise InputError([Problem(source, exc.lineno + line_offset, exc.colno, message)]) from None
     except (RecursionError, ValueError) as exc:  # deep nesting; an integer of 5,000 digits
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        if isinstance(exc, RecursionError):
+            reason = "nested too deeply"
+        elif "digits" in str(exc):  # Python's words name an interpreter setting: not for users
+            reason = "a number with more than 4,300 digits is too long to read"
+        else:
+            reason = shorten(str(exc), 200)
         problem = Problem(source, line_offset + 1, 1, f"cannot read JSON: {reason}")
         raise InputError([problem]) from None
     positions, problems = _json_positions(text, source, line_offset)
@@ -390,130 +438,6 @@ def _json_positions(text: str, source: str, line_offset: int) -> tuple[Positions
                 break
             stack.append(_JsonFrame(pointer, first == "{"))
     return positions, problems
-
-
-@dataclass(frozen=True)
-class Source:
-    """One history's text (or why it could not be read), named for error messages.
-
-    ``line_offset`` is the number of lines before the text in its file; ``format`` says how to
-    parse the text: ``jsonl`` is one line of a JSON Lines file (``line_offset`` = its line - 1).
-    """
-
-    name: str
-    text: str | None
-    line_offset: int = 0
-    problem: Problem | None = None
-    format: Format = "yaml"
-
-
-def iter_sources(paths: Sequence[str]) -> Iterator[Source]:
-    """Every history named by ``paths``: files, directories (recursively) or ``-`` for stdin.
-
-    Never raises for a bad path: the Source carries the problem instead, so one unreadable file
-    does not hide the others.
-    """
-    for path in paths:
-        if path == "-":
-            yield from _stdin_sources()
-        elif os.path.isdir(path):
-            found = False
-            for file in _walk(path):
-                found = True
-                yield from _file_sources(file)
-            if not found:
-                message = "no history files (*.yaml, *.yml, *.json, *.jsonl) in this directory"
-                yield Source(path, None, problem=Problem(path, 1, 1, message))
-        else:
-            yield from _file_sources(path)
-
-
-def _walk(directory: str) -> list[str]:
-    """History files under ``directory``, sorted; hidden folders (.git, .venv...) are skipped."""
-    found: list[str] = []
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(
-            os.path.join(root, f)
-            for f in files
-            if f.endswith(HISTORY_SUFFIXES) and not f.startswith(".")
-        )
-    return sorted(found, key=lambda p: Path(p).parts)
-
-
-def _format_of(path: str) -> Format:
-    if path.endswith(".jsonl"):
-        return "jsonl"
-    return "json" if path.endswith(".json") else "yaml"
-
-
-def _unreadable(name: str, reason: str) -> Source:
-    return Source(name, None, problem=Problem(name, 1, 1, f"cannot read: {reason}"))
-
-
-def _file_sources(path: str) -> Iterator[Source]:
-    form = _format_of(path)
-    try:
-        if form == "jsonl":
-            with open(path, "rb") as stream:  # line by line: memory stays flat for big batches
-                yield from _jsonl_sources(path, stream)
-            return
-        with open(path, "rb") as stream:
-            raw = stream.read()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        if "\\" in path and not os.path.exists(path):
-            posix = path.replace("\\", "/")
-            reason += "; paths use '/' here" + (f": did you mean {posix!r}?" if os.path.exists(posix) else "")
-        yield _unreadable(path, reason)
-        return
-    yield _decoded(path, raw, 0, form)
-
-
-def _decoded(name: str, raw: bytes, line_offset: int, form: Format) -> Source:
-    try:
-        text = raw.decode("utf-8-sig" if line_offset == 0 else "utf-8")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        line = line_offset + before.count(b"\n") + 1
-        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
-        reason = f"cannot read: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
-        problem = Problem(name, line, column, reason)
-        return Source(name, None, line_offset, problem, form)
-    return Source(name, text, line_offset, None, form)
-
-
-def _jsonl_sources(name: str, lines: Iterable[bytes]) -> Iterator[Source]:
-    for number, raw in enumerate(lines):
-        if raw.strip():
-            yield _decoded(name, raw.rstrip(b"\r\n"), number, "jsonl")
-
-
-def _stdin_sources() -> Iterator[Source]:
-    """Stdin holds one YAML/JSON document, or JSON Lines when its first two lines are objects."""
-    if sys.stdin is None or sys.stdin.closed:
-        yield _unreadable(STDIN_NAME, "there is no standard input")
-        return
-    stream = sys.stdin.buffer
-    head: list[bytes] = []
-    objects = 0
-    for raw in stream:
-        head.append(raw)
-        if raw.strip():
-            if not raw.lstrip().startswith(b"{"):
-                break
-            objects += 1
-            if objects == 2:
-                break
-    if objects == 2:
-        yield from _jsonl_sources(STDIN_NAME, _chain(head, stream))
-    else:
-        yield _decoded(STDIN_NAME, b"".join(head) + stream.read(), 0, "yaml")
-
-
-def _chain(head: list[bytes], rest: Iterable[bytes]) -> Iterator[bytes]:
-    yield from head
-    yield from rest
 
 
 def _syntax_hint(text: str, line: int, column: int) -> str:

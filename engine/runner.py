@@ -15,7 +15,6 @@ from . import __version__
 from .audit import Auditor
 from .errors import InputError, Problem
 from .formats import Context, Formatter, Summary, formatter
-from .load import Source, iter_sources
 from .model import HistoryResult
 from .parallel import (
     SMALL_BATCH,
@@ -26,6 +25,7 @@ from .parallel import (
     cpu_count,
     tune_allocator,
 )
+from .sources import DEFAULT_MAX_SIZE, Source, Warn, iter_sources
 from .waivers import Waivers, load_waivers
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
@@ -43,6 +43,7 @@ class AuditOptions:
     jobs: int | None = None
     waivers: str | None = None
     engine: str = "durable"
+    max_history_size: int = DEFAULT_MAX_SIZE  # bytes; JSON Lines: per line
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,8 @@ class Batch:
     rest: Iterator[Source]
 
     @classmethod
-    def open(cls, paths: Sequence[str]) -> Batch:
-        sources = iter_sources(paths)
+    def open(cls, paths: Sequence[str], max_size: int = DEFAULT_MAX_SIZE, warn: Warn | None = None) -> Batch:
+        sources = iter_sources(paths, max_size, warn)
         return cls(tuple(itertools.islice(sources, SMALL_BATCH)), sources)
 
     @property
@@ -155,7 +156,7 @@ def run_audit(options: AuditOptions, stdout: TextIO, stderr: TextIO | None = Non
             color = out is stdout and _isatty(stdout)
             context = Context(__version__, auditor.pack, options.as_of, options.fail_on, options.engine, color)
             writers.append(formatter(name, out, context))
-        batch = Batch.open(options.paths)
+        batch = Batch.open(options.paths, options.max_history_size, lambda p: err.write(f"{p}\n"))
         progress = Progress(err, batch.several and _isatty(err))
         summary = Summary()
         for w in writers:

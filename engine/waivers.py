@@ -5,8 +5,11 @@ pack (every rule must exist and be able to report violations). Every problem of 
 collected and reported as ``file:line:col: message`` before any history is audited.
 
 Matching: a waiver applies to a *violation* of its ``rule`` in a history named by ``history``
-(the candidate's name, the history file's path as given on the command line, or ``path:line`` for
-one line of a JSON Lines file) and, when ``subject`` is given, anchored to that event. Next steps
+and, when ``subject`` is given, anchored to that event. ``history`` is a file when it looks like
+a path (it holds ``/`` or ``\\``, or ends in a history suffix, with ``:LINE`` for one line of a
+JSON Lines file) and then matches that file only; otherwise it is a candidate's name and
+matches that candidate only. A name never matches a file called that, nor a path a candidate
+whose name is that text. Next steps
 are never waived: they are advice, not failures. A waiver applies up to the end of its ``expires``
 day (UTC); after that it no longer applies and is reported as expired. A waiver that matched no
 violation in the whole run is reported as unused.
@@ -19,6 +22,7 @@ import difflib
 import functools
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -27,10 +31,11 @@ from typing import Any
 
 import jsonschema
 
-from .errors import InputError, Problem
+from .errors import InputError, Problem, excerpt, shorten
 from .load import escape_segment, load_document, position
 from .model import HistoryResult, Waived
 from .packmodel import Pack
+from .sources import STDIN_NAME
 
 SCHEMA_FILE = "waivers.schema.json"
 
@@ -66,9 +71,21 @@ class Waiver:
     def where(self, message: str) -> Problem:
         return Problem(self.source, self.line, self.column, message, self.rule)
 
-    def keys(self) -> tuple[str, ...]:
-        """What ``history`` may name: a candidate as written, or a path (``path:line``)."""
-        return (self.history, _path_key(self.history))
+    def key(self) -> str:
+        """What ``history`` names: a file (``path``, ``path:line``) or else a candidate."""
+        if names_a_file(self.history):
+            return _FILE + _path_key(self.history)
+        return _CANDIDATE + self.history
+
+
+# Keys of the two kinds of names never meet: a candidate called "jane.yaml" is not the file.
+_FILE, _CANDIDATE = "file:", "candidate:"
+_HISTORY_FILE = re.compile(r"\.(?:ya?ml|jsonl?)(?::\d+)?$", re.IGNORECASE)
+
+
+def names_a_file(history: str) -> bool:
+    """Whether a waiver's ``history`` is a path: ``/`` or ``\\`` in it, or a history suffix."""
+    return "/" in history or "\\" in history or history == STDIN_NAME or _HISTORY_FILE.search(history) is not None
 
 
 def _path_key(path: str) -> str:
@@ -78,9 +95,10 @@ def _path_key(path: str) -> str:
 
 def _result_keys(result: HistoryResult) -> tuple[str, ...]:
     """What names ``result``: its candidate, its file, and for a JSON Lines history ``file:line``."""
-    path = _path_key(result.source)
+    path = _FILE + _path_key(result.source)
     line = result.history.line if result.history is not None else 0
-    return (result.candidate, path, f"{path}:{line}") if line else (result.candidate, path)
+    candidate = _CANDIDATE + result.candidate
+    return (candidate, path, f"{path}:{line}") if line else (candidate, path)
 
 
 class Waivers:
@@ -95,13 +113,13 @@ class Waivers:
         # of histories costs a few lookups each, whatever the number of waivers.
         self._by_key: dict[str, list[int]] = {}
         for number, waiver in enumerate(self.active):
-            for key in dict.fromkeys(waiver.keys()):
-                self._by_key.setdefault(key, []).append(number)
+            self._by_key.setdefault(waiver.key(), []).append(number)
 
     def warnings(self) -> Iterator[Problem]:
         """Expired waivers: known as soon as the file is loaded."""
         for w in self.expired:
-            yield w.where(f"waiver expired on {w.expires.isoformat()}; {w.rule} for {w.history!r} is no longer waived")
+            when = w.expires.isoformat()
+            yield w.where(f"waiver expired on {when}; {w.rule} for {excerpt(w.history)} is no longer waived")
 
     def apply(self, result: HistoryResult) -> HistoryResult:
         """``result`` with every violation that an active waiver covers marked waived."""
@@ -129,7 +147,7 @@ class Waivers:
         for number, w in enumerate(self.active):
             if number not in self._used:
                 what = f"{w.rule} on {w.subject}" if w.subject else w.rule
-                yield w.where(f"unused waiver: no violation of {what} in {w.history!r}")
+                yield w.where(f"unused waiver: no violation of {what} in {excerpt(w.history)}")
 
 
 def load_waivers(path: str, pack: Pack, as_of: datetime) -> Waivers:
@@ -161,7 +179,7 @@ def parse_waivers(
             hint = difflib.get_close_matches(item["rule"], list(rules), n=1)
             tip = f"; did you mean {hint[0]!r}?" if hint else ""
             at = position(positions, f"{base}/rule")
-            message = f"unknown rule {item['rule']!r} in pack {pack.name!r}{tip}"
+            message = f"unknown rule {excerpt(item['rule'])} in pack {pack.name!r}{tip}"
             problems.append(Problem(source, *at, message, f"{base}/rule"))
         elif "violation" not in rule.kinds:
             at = position(positions, f"{base}/rule")
@@ -171,7 +189,7 @@ def parse_waivers(
             expires = date.fromisoformat(item["expires"])
         except ValueError:
             at = position(positions, f"{base}/expires")
-            message = f"'expires' {item['expires']!r} is not a date (YYYY-MM-DD)"
+            message = f"'expires' {excerpt(item['expires'])} is not a date (YYYY-MM-DD)"
             problems.append(Problem(source, *at, message, f"{base}/expires"))
             continue
         entries.append(
@@ -211,7 +229,7 @@ def _schema_problems(data: object, positions: Mapping[str, tuple[int, int]], sou
                     hint = difflib.get_close_matches(key, allowed, n=1)
                     tip = f"; did you mean {hint[0]!r}?" if hint else f" (fields: {', '.join(allowed)})"
                     at = position(positions, f"{pointer}/{escape_segment(key)}#key")
-                    problems.append(Problem(source, *at, f"unknown field {key!r}{entry}{tip}", pointer))
+                    problems.append(Problem(source, *at, f"unknown field {excerpt(key)}{entry}{tip}", pointer))
             continue
         line, column = position(positions, pointer)
         if error.validator == "required" and isinstance(error.instance, dict):
@@ -225,12 +243,12 @@ def _schema_problems(data: object, positions: Mapping[str, tuple[int, int]], sou
             label = repr(field) if field else "the waivers file"
             message = f"{label} must be {words}{entry}"
         elif error.validator == "minLength":
-            message = f"{field!r} must not be empty{entry}"
+            message = f"{excerpt(field)} must not be empty{entry}"
         elif error.validator == "pattern" and field == "expires":
-            message = f"'expires' {error.instance!r} is not a date (YYYY-MM-DD){entry}"
+            message = f"'expires' {excerpt(error.instance)} is not a date (YYYY-MM-DD){entry}"
         elif error.validator == "const" and field == "version":
-            message = f"unsupported waivers version {error.instance!r}; this followup reads version 1"
+            message = f"unsupported waivers version {excerpt(error.instance)}; this followup reads version 1"
         else:
-            message = f"{field or 'waivers'}: {error.message}{entry}"
+            message = f"{field or 'waivers'}: {shorten(error.message, 200)}{entry}"
         problems.append(Problem(source, line, column, message, pointer))
     return problems
