@@ -6,12 +6,15 @@ whose meaning differs are rewritten so that a pattern means what Python's ``re``
 
 - ``\\w \\W \\d \\D \\s \\S`` are Unicode in Python and ASCII in RE2: ``\\w`` becomes ``[\\pL\\pN_]``
   (letters and digits of every script), ``\\d`` becomes ``\\p{Nd}``, ``\\s`` every Unicode space.
-- ``\\b`` and ``\\B`` are ASCII in RE2, which also has no lookaround to build a Unicode one. A
+- ``\\b`` is ASCII in RE2, which also has no lookaround to build a Unicode one. A
   boundary is decided from the pattern around it: where one side is sure to be a word character
   (``\\bthank``, ``skills?\\b``) the other side must be a non-word character; at the start or the end
   of the pattern that side is matched as one more character (or the edge of the text); where it is
   already settled the ``\\b`` is dropped. A ``\\b`` between two parts that may or may not be letters
   is refused with a hint, never guessed.
+- ``\\B`` is refused (Python's never matches an empty text, a quirk RE2 cannot say).
+- ``i`` and ``I`` also match the Turkish ``İ`` and ``ı`` (and the reverse), as Python's case-insensitive
+  matching does and RE2's case folding does not.
 - ``$`` (outside multi-line mode) also matches before a final newline, as in Python.
 - Python's ``\\Z``, ``\\uXXXX``, ``\\UXXXXXXXX``, ``\\N{name}``, ``{,n}`` and ``(?#comments)`` are
   accepted too.
@@ -43,6 +46,7 @@ _MAX_MEM = 64 << 20
 W, N, U, OPEN = "w", "n", "u", "open"
 ZERO = "zero"  # a boundary lies on the way: a side is no longer open to be consumed
 Kinds = frozenset[str]
+Flags = frozenset[str]  # the inline flags in force: i (always, at first), m, s, U
 
 
 class PatternError(ValueError):
@@ -78,7 +82,6 @@ class _Edge:
 
 @dataclass(frozen=True)
 class _Boundary:
-    negated: bool
     offset: int
 
 
@@ -98,8 +101,12 @@ class _Repeat:
 
 _Node = _Atom | _Edge | _Boundary | _Group | _Repeat
 
+# Python's case-insensitive matching holds i, I, İ (U+0130) and ı (U+0131) equal; RE2's case folding
+# (Unicode's simple folding) leaves the Turkish two apart. The only letters where the two differ.
+_DOTTED_I = "iIİı"
 _META = frozenset("\\.+*?()|[]{}^$-")
 _QUANT = re.compile(r"\{(\d*)(?:(,)(\d*))?\}")
+_POSIX_CLASS = re.compile(r"\[:(\^?)([a-z]+):\]")
 _FLAGS = re.compile(r"\(\?([A-Za-z]*)(?:-([A-Za-z]*))?([:)])")
 _GROUP_HINTS: Mapping[str, str] = {
     "(?=": "lookahead (?=...) is not supported: RE2 matches without looking around; "
@@ -138,7 +145,7 @@ def translate(pattern: str) -> str:
     (ignoring which characters a match consumes); PatternError if there is none."""
     parser = _Parser(pattern)
     try:
-        alternatives = parser.alternatives(multiline=False)
+        alternatives = parser.alternatives(frozenset({"i"}))
         if parser.pos < len(pattern):  # only a ) can stop the top level early
             raise PatternError("has a ) that closes nothing: write \\) for the character itself", parser.pos)
         return "|".join(_emit_seq(alt, frozenset({OPEN}), frozenset({OPEN})) for alt in alternatives)
@@ -176,7 +183,9 @@ def _compile(text: str) -> Matcher:
         raise PatternError(f"RE2 refuses it: {message}" + (f" ({hint})" if hint else "")) from None
 
 
-def _literal(char: str) -> str:
+def _literal(char: str, flags: Flags) -> str:
+    if char in _DOTTED_I and "i" in flags:
+        return f"[{_DOTTED_I}]"
     return "\\" + char if char in _META else char
 
 
@@ -195,20 +204,20 @@ class _Parser:
         i = self.pos + ahead
         return self.text[i] if i < len(self.text) else ""
 
-    def alternatives(self, multiline: bool) -> list[tuple[_Node, ...]]:
+    def alternatives(self, flags: Flags) -> list[tuple[_Node, ...]]:
         alternatives = []
         while True:
-            seq, multiline = self.sequence(multiline)
+            seq, flags = self.sequence(flags)
             alternatives.append(seq)
             if self.peek() != "|":
                 return alternatives
             self.pos += 1
 
-    def sequence(self, multiline: bool) -> tuple[tuple[_Node, ...], bool]:
+    def sequence(self, flags: Flags) -> tuple[tuple[_Node, ...], Flags]:
         seq: list[_Node] = []
         while self.peek() not in ("", "|", ")"):
             start = self.pos
-            node, multiline = self.atom(multiline)
+            node, flags = self.atom(flags)
             quantifier = self.quantifier()
             if quantifier is not None:
                 text, optional, many = quantifier
@@ -216,7 +225,7 @@ class _Parser:
                     raise PatternError("repeats something that matches no character (like ^* or \\b+)", start)
                 node = _Repeat(node, text, optional, many)
             seq.append(node)
-        return tuple(seq), multiline
+        return tuple(seq), flags
 
     def quantifier(self) -> tuple[str, bool, bool] | None:
         char = self.peek()
@@ -245,27 +254,27 @@ class _Parser:
             text += "?"
         return text, optional, many
 
-    def atom(self, multiline: bool) -> tuple[_Node, bool]:
+    def atom(self, flags: Flags) -> tuple[_Node, Flags]:
         char = self.peek()
         start = self.pos
         self.pos += 1
         if char in ("*", "+", "?") or (char == "{" and (m := _QUANT.match(self.text, start)) and m.group(1)):
             raise PatternError(f"has {char} with nothing before it to repeat: write \\{char} for the character", start)
         if char == "(":
-            return self.group(start, multiline)
+            return self.group(start, flags)
         if char == "[":
-            return self.char_class(start), multiline
+            return self.char_class(start, flags), flags
         if char == "\\":
-            return self.escape(start), multiline
+            return self.escape(start, flags), flags
         if char == ".":
-            return _Atom(".", U), multiline
+            return _Atom(".", U), flags
         if char == "^":
-            return _Edge("^", "start"), multiline
+            return _Edge("^", "start"), flags
         if char == "$":
-            return _Edge("$", "end", dollar=not multiline, offset=start), multiline
-        return _Atom(_literal(char), _char_kind(char)), multiline
+            return _Edge("$", "end", dollar="m" not in flags, offset=start), flags
+        return _Atom(_literal(char, flags), _char_kind(char)), flags
 
-    def group(self, start: int, multiline: bool) -> tuple[_Node, bool]:
+    def group(self, start: int, flags: Flags) -> tuple[_Node, Flags]:
         rest = self.text[start:]
         for opening, hint in _GROUP_HINTS.items():
             if rest.startswith(opening):
@@ -275,12 +284,12 @@ class _Parser:
             if end < 0:
                 raise PatternError("a (?# comment is not closed", start)
             self.pos = end + 1
-            return _Edge(""), multiline
+            return _Edge(""), flags
         opening = "("
-        inner = multiline
+        inner = flags
         if (m := _FLAGS.match(self.text, start)) is not None and rest.startswith("(?") and not rest.startswith("(?P"):
             on, off, closing = m.group(1), m.group(2) or "", m.group(3)
-            inner = (multiline or "m" in on) and "m" not in off
+            inner = (flags | set(on)) - set(off)
             if closing == ")":  # flags for the rest of the enclosing group
                 self.pos = m.end()
                 return _Edge(m.group(0)), inner
@@ -295,9 +304,9 @@ class _Parser:
         if self.peek() != ")":
             raise PatternError("has a ( that is never closed", start)
         self.pos += 1
-        return _Group(opening, tuple(alternatives)), multiline
+        return _Group(opening, tuple(alternatives)), flags
 
-    def escape(self, start: int) -> _Node:
+    def escape(self, start: int, flags: Flags) -> _Node:
         char = self.peek()
         if not char:
             raise PatternError("ends with a lone \\: write \\\\ for a backslash", start)
@@ -315,8 +324,14 @@ class _Parser:
         }
         if char in simple:
             return simple[char]
-        if char in ("b", "B"):
-            return _Boundary(char == "B", start)
+        if char == "b":
+            return _Boundary(start)
+        if char == "B":  # Python's \B never matches an empty text: more quirk than RE2 can say
+            raise PatternError(
+                "\\B (not a word boundary) is not supported: say what surrounds the place instead, "
+                "e.g. [\\pL\\pN_] for a letter or digit",
+                start,
+            )
         if char in "123456789":
             raise PatternError(
                 f"backreferences like \\{char} are not supported: RE2 cannot match text repeated from "
@@ -331,14 +346,15 @@ class _Parser:
             self.pos = stop if end < 0 else end + 2
             if not chars:
                 return _Edge("")
-            return _Group("(?:", (tuple(_Atom(_literal(c), _char_kind(c)) for c in chars),))
+            return _Group("(?:", (tuple(_Atom(_literal(c, flags), _char_kind(c)) for c in chars),))
         if char in ("p", "P"):
             name = self.text[self.pos : self.text.find("}", self.pos) + 1] if self.peek() == "{" else self.peek()
             self.pos += len(name)
             return _Atom(f"\\{char}{name}", _unicode_class_kind(char, name))
         code = self.code_point(char, start)
         if code is not None:
-            return _Atom(f"\\x{{{code:x}}}", _char_kind(chr(code)))
+            text = _literal(chr(code), flags) if chr(code) in _DOTTED_I else f"\\x{{{code:x}}}"
+            return _Atom(text, _char_kind(chr(code)))
         if char.isalnum():  # an escape RE2 knows (\n, \t, \pL...) or refuses: RE2 says which
             return _Atom("\\" + char, N if char in "afnrtv" else U)
         return _Atom("\\" + char, _char_kind(char))
@@ -379,7 +395,7 @@ class _Parser:
             raise PatternError(f"\\{char} names no character (beyond U+10FFFF)", start)
         return code
 
-    def char_class(self, start: int) -> _Node:
+    def char_class(self, start: int, flags: Flags) -> _Node:
         negated = self.peek() == "^"
         if negated:
             self.pos += 1
@@ -395,7 +411,7 @@ class _Parser:
                 self.pos += 1
                 break
             first = False
-            if char == "[" and (m := re.compile(r"\[:(\^?)([a-z]+):\]").match(self.text, self.pos)):
+            if char == "[" and (m := _POSIX_CLASS.match(self.text, self.pos)):
                 self.pos = m.end()
                 items.append(m.group(0))
                 named = {"alpha": W, "alnum": W, "digit": W, "upper": W, "lower": W, "word": W, "space": N}
@@ -416,8 +432,10 @@ class _Parser:
                     raise PatternError("a range in [...] must end with a character, not a class like \\w", start)
                 items.append(f"{low_text}-{high_text}")
                 kinds.add(_range_kind(low, high))
+                if "i" in flags and any(low <= ord(c) <= high for c in _DOTTED_I):
+                    items.append(_DOTTED_I)
             else:
-                items.append(low_text)
+                items.append(_DOTTED_I if "i" in flags and chr(low) in _DOTTED_I else low_text)
                 kinds.add(low_kind)
         if negative and negated:
             raise PatternError(
@@ -441,7 +459,7 @@ class _Parser:
         char = self.peek()
         self.pos += 1
         if char != "\\":
-            return ord(char), _literal(char), _char_kind(char)
+            return ord(char), "\\" + char if char in _META else char, _char_kind(char)
         char = self.peek()
         if not char:
             raise PatternError("ends with a lone \\: write \\\\ for a backslash", start)
@@ -600,7 +618,7 @@ def _group_text(text: str, node: _Node) -> str:
 
 
 def _boundary(node: _Boundary, left: Kinds, right: Kinds) -> str:
-    """A Unicode ``\\b`` (or ``\\B``) between what can come ``left`` and ``right`` of it."""
+    """A Unicode ``\\b`` between what can come ``left`` and ``right`` of it."""
 
     def sure(kinds: Kinds) -> str:
         settled = kinds - {ZERO}  # another boundary between changes no character
@@ -610,20 +628,17 @@ def _boundary(node: _Boundary, left: Kinds, right: Kinds) -> str:
 
     a, b = sure(left), sure(right)
     if a in (W, N) and b in (W, N):
-        return "" if (a != b) != node.negated else _NEVER
-    wanted_opposite = not node.negated  # \b: the open side must differ from the settled one
+        return "" if a != b else _NEVER
+    # the open side (nothing of the pattern beyond) is matched as one more character, or the edge
     if a == OPEN and b in (W, N):
-        word_before = (b == N) == wanted_opposite
-        return WORD if word_before else rf"(?:\A|{NOT_WORD})"
+        return WORD if b == N else rf"(?:\A|{NOT_WORD})"
     if b == OPEN and a in (W, N):
-        word_after = (a == N) == wanted_opposite
-        return WORD if word_after else rf"(?:\z|{NOT_WORD})"
+        return WORD if a == N else rf"(?:\z|{NOT_WORD})"
     if a == OPEN and b == OPEN:
-        return WORD if not node.negated else ""  # a text has a boundary iff it has a word character
-    name = "\\B" if node.negated else "\\b"
+        return WORD  # a text has a boundary iff it has a word character
     raise PatternError(
-        f"{name} here stands between parts that may or may not be letters or digits, and RE2 can only "
-        f"test a boundary in ASCII; put {name} right next to a letter, e.g. {name}word or word{name}, "
+        "\\b here stands between parts that may or may not be letters or digits, and RE2 can only "
+        "test a boundary in ASCII; put \\b right next to a letter, e.g. \\bword or word\\b, "
         "or say what separates the words, e.g. [^\\pL\\pN_]",
         node.offset,
     )

@@ -226,6 +226,7 @@ def test_text_pattern_name_and_regex(tmp_path: Path) -> None:
     [
         (r"(a)\1", "backreferences"),
         ("(?P<x>a)(?P=x)", "backreferences (?P=name)"),
+        (r"a\Bb", "\\B (not a word boundary) is not supported"),
         ("(?=a)", "lookahead"),
         ("(?!a)", "negative lookahead"),
         ("(?<=a)b", "lookbehind"),
