@@ -98,7 +98,7 @@ class Patterns:
 
     def matches(self, name: str, text: str) -> bool:
         pattern = self._compiled.get(name)
-        return bool(pattern and pattern.search(text))
+        return pattern is not None and pattern.search(text)
 
 
 def history_facts(history: History, patterns: Patterns) -> list[dict[str, object]]:

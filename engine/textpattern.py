@@ -29,7 +29,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import re2  # type: ignore[import-untyped]
 
@@ -58,8 +58,24 @@ class PatternError(ValueError):
         self.offset = offset
 
 
-class Matcher(Protocol):
-    def search(self, text: str) -> Any: ...
+class _Regexp(Protocol):  # what re2 gives
+    def search(self, text: bytes) -> object: ...
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """Several patterns, any of which may match. Each is its own RE2 program: one alternation of
+    many patterns with Unicode classes can outgrow RE2's fast automaton and fall back to a much
+    slower (still linear) simulation, while each on its own stays small."""
+
+    regexps: tuple[_Regexp, ...]
+
+    def search(self, text: str) -> bool:
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (from JSON "\\ud800"): not a character, not a word
+            data = _SURROGATE.sub("\ufffd", text).encode("utf-8")
+        return any(r.search(data) is not None for r in self.regexps)
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,7 @@ _Node = _Atom | _Edge | _Boundary | _Group | _Repeat
 _DOTTED_I = "iIİı"
 _META = frozenset("\\.+*?()|[]{}^$-")
 _QUANT = re.compile(r"\{(\d*)(?:(,)(\d*))?\}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _POSIX_CLASS = re.compile(r"\[:(\^?)([a-z]+):\]")
 _FLAGS = re.compile(r"\(\?([A-Za-z]*)(?:-([A-Za-z]*))?([:)])")
 _GROUP_HINTS: Mapping[str, str] = {
@@ -155,8 +172,7 @@ def translate(pattern: str) -> str:
 
 def compile_patterns(items: Iterable[str]) -> Matcher:
     """One case-insensitive RE2 matcher for any of ``items``; PatternError on the first that cannot run."""
-    text = "|".join(f"(?:{translate(p)})" for p in items)
-    return _compile(text)
+    return Matcher(tuple(_compile(translate(p)) for p in items))
 
 
 def pattern_problem(pattern: str) -> str | None:
@@ -169,7 +185,7 @@ def pattern_problem(pattern: str) -> str | None:
     return None
 
 
-def _compile(text: str) -> Matcher:
+def _compile(text: str) -> _Regexp:
     options = re2.Options()
     options.case_sensitive = False
     options.log_errors = False

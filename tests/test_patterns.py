@@ -259,3 +259,16 @@ def test_a_2_mb_body_audits_without_hanging(tmp_path: Path, body: str, lacks: st
     [result] = json.loads(done.stdout)["histories"]
     [content] = [f for f in result["findings"] if f["rule"] == "thank-you-email-content"]
     assert lacks in content["message"]
+
+
+def test_a_lone_surrogate_in_a_body_is_a_non_word_character(default: Patterns) -> None:
+    # JSON "\ud800" loads as a lone surrogate, which UTF-8 (what RE2 reads) cannot hold
+    assert flags(default, "Thanks\ud800 jane@example.com \ud800interview") == {"thanks", "contact_info", "interview"}
+    assert not Patterns({"thanks": (r"\bdank",)}).matches("thanks", "x\ud800")
+
+
+def test_a_flag_with_many_patterns_matches_when_any_does() -> None:
+    # one alternation of these would outgrow RE2's automaton; each on its own does not
+    patterns = Patterns({"thanks": tuple(rf"\bw{i}[\w.-]+@\w+" for i in range(60))})
+    assert patterns.matches("thanks", "x w59ą@b " + "hello world " * 20_000)
+    assert not patterns.matches("thanks", "hello world " * 20_000)
