@@ -371,6 +371,8 @@ class _Parser:
         if code is not None:
             text = _literal(chr(code), flags) if chr(code) in _DOTTED_I else f"\\x{{{code:x}}}"
             return _Atom(text, _char_kind(chr(code)))
+        if not char.isascii():  # \é is é, as in Python
+            return _Atom(_literal(char, flags), _char_kind(char))
         if char.isalnum():  # an escape RE2 knows (\n, \t, \pL...) or refuses: RE2 says which
             return _Atom("\\" + char, N if char in "afnrtv" else U)
         return _Atom("\\" + char, _char_kind(char))
@@ -497,7 +499,7 @@ class _Parser:
             return None, f"\\{char}{name}", _unicode_class_kind(char, name)
         if char == "b":
             return 8, r"\x{8}", N
-        code = self.code_point(char, start)
+        code = self.code_point(char, start) if char.isascii() else ord(char)
         if code is None and char.isalnum():
             if char in "123456789":
                 raise PatternError(f"\\{char} in a class is not a character: write \\x{{hex}}", start)
