@@ -23,6 +23,7 @@ from .errors import InputError, Problem
 from .facts import FACT_FIELDS, GATE
 from .load import escape_segment
 from .packmodel import COMPARISONS, Location, Pack, Pattern, Where
+from .textpattern import pattern_problem
 
 ASOF = "asof"
 SINK = "$sink"
@@ -185,12 +186,11 @@ class _Compiler:
     def check_patterns(self) -> None:
         for name, items in self.pack.patterns.items():
             for item in items:
-                try:
-                    re.compile(item)
-                except re.error as exc:
+                why = pattern_problem(item)
+                if why is not None:
                     self.error(
                         Location(self.pack.source, 1, 1, f"/patterns/{escape_segment(name)}"),
-                        f"pattern {name!r}: {item!r} does not compile: {exc}",
+                        f"pattern {name!r}: {item!r} {why}",
                     )
 
     def stratify(self) -> dict[str, int]:

@@ -7,8 +7,8 @@ loader keeps each file's position table (JSON pointer -> line, column) on the si
 to place the compiler's problems, which carry JSON pointers.
 
 The steps, in the order a file goes through them: ``packschema`` (JSON Schema, dropping refused
-parts), ``packparse`` (document -> pack model, with the semantic checks; ``regexcheck`` for text
-patterns), ``packoverlay`` (an ``extends`` overlay merged into its base), ``packexamples`` (the
+parts), ``packparse`` (document -> pack model, with the semantic checks; ``textpattern`` for text
+patterns, run by RE2), ``packoverlay`` (an ``extends`` overlay merged into its base), ``packexamples`` (the
 examples and tests as histories), then ``compiler``.
 """
 
@@ -30,7 +30,6 @@ from .packmodel import Example, Pack
 from .packoverlay import OVERRIDABLE, expression_names, overlay_pack, params_used, rule_param_names
 from .packparse import DURATION_HINT, ENUM_FIELDS, PATTERN_NAMES, VIA_VALUES, Parser
 from .packschema import pack_schema, prune_invalid, schema_problems
-from .regexcheck import regex_problem
 
 DEFAULT_PACK = "interview-follow-up"
 TESTS_SUFFIX = ".tests.yaml"
@@ -328,7 +327,6 @@ __all__ = [  # the names other modules import from here; each step's own module 
     "params_used",
     "parse_example_time",
     "position",
-    "regex_problem",
     "resolve_pack_path",
     "rule_param_names",
     "schema_problems",

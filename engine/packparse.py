@@ -20,7 +20,7 @@ from .facts import CONTENT_FLAGS, FACT_FIELDS
 from .load import escape_segment, position
 from .packmodel import COMPARISONS, Check, Derivation, Example, Location, Pack, Param, Pattern, Rule, Where
 from .packschema import did_you_mean
-from .regexcheck import regex_problem
+from .textpattern import pattern_problem
 
 DURATION_HINT = "write e.g. 90m, 24h, 7d or 2w"
 _UNIT_WORDS = {
@@ -120,7 +120,7 @@ class Parser:
                     key=True,
                 )
             for i, item in enumerate(items):
-                why = regex_problem(item)
+                why = pattern_problem(item)
                 if why is not None:
                     self.error(f"{pointer}/{i}", f"pattern {name!r}: {item!r} {why}")
         return {k: tuple(v) for k, v in data.items()}
