@@ -84,7 +84,7 @@ class CompiledPack:
     def definition(self, part: int | None = None) -> dict[str, dict[str, object]]:
         """A fresh copy of the ruleset, or of engine ruleset ``part`` (durable_rules mutates what
         it is given)."""
-        if part is None or len(self.partitions) <= 1:
+        if part is None or not self.partitions:
             return copy.deepcopy(dict(self.ruleset))  # type: ignore[arg-type]
         names = (*self.partitions[part], SINK, END)
         return copy.deepcopy({name: dict(self.ruleset[name]) for name in names})

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, Problem
 from .load import Positions, load_document, position
@@ -31,6 +31,9 @@ from .packoverlay import OVERRIDABLE, expression_names, overlay_pack, params_use
 from .packparse import DURATION_HINT, ENUM_FIELDS, PATTERN_NAMES, VIA_VALUES, Parser
 from .packschema import pack_schema, prune_invalid, schema_problems
 from .regexcheck import regex_problem
+
+if TYPE_CHECKING:
+    from .compiler import CompiledPack
 
 DEFAULT_PACK = "interview-follow-up"
 TESTS_SUFFIX = ".tests.yaml"
@@ -262,8 +265,8 @@ class _Loader:
             if len(files) >= MAX_EXTENDS_DEPTH:
                 parser.error(
                     "/extends",
-                    f"this pack is the {MAX_EXTENDS_DEPTH}th of an `extends` chain; a chain may hold at most "
-                    f"{MAX_EXTENDS_DEPTH} packs (the pack itself and the packs it builds on)",
+                    f"the `extends` chain is too deep: this pack is number {MAX_EXTENDS_DEPTH} in it, and a chain "
+                    f"holds at most {MAX_EXTENDS_DEPTH} packs (the pack named first included)",
                 )
                 return None
             found = self.base_path(str(base_ref), path, parser, chain)
@@ -337,10 +340,37 @@ class _Loader:
 
         everything = dataclasses.replace(pack, rules=tuple(dataclasses.replace(r, enabled=True) for r in pack.rules))
         try:
-            compile_pack(everything)
+            compiled = compile_pack(everything)
         except InputError as exc:
             # Patterns are checked (more precisely) while parsing each file.
             self.problems.extend(self.place(p) for p in exc.problems if not p.pointer.startswith("/patterns/"))
+            return
+        self.engine_check(everything, compiled)
+
+    def engine_check(self, pack: Pack, compiled: CompiledPack) -> None:
+        """Build the compiled pack in durable_rules and assert a probe fact of each type: the
+        compiler keeps within the engine's limits (enginelimits), and this proves it, so that a
+        pack that validates never fails (or hangs) in the engine at audit time."""
+        from .backends.durable import trial
+
+        failed = trial(compiled)
+        if failed is None:
+            return
+        name, why = failed
+        rule = compiled.rules.get(name or "")
+        loc = None
+        if rule is not None and rule.kind == "derive":
+            loc = pack.derivations[int(name.rsplit(":", 1)[1])].loc if name else None
+        elif rule is not None:
+            loc = next((r.loc for r in pack.rules if r.id == rule.rule_id), None)
+        what = f"rule {rule.rule_id!r}" if rule and rule.rule_id else f"derived fact {rule.fact!r}" if rule else ""
+        if loc is None:
+            self.problems.append(
+                Problem(pack.source, 1, 1, f"the pack's rules together are more than the engine can hold: {why}")
+            )
+        else:
+            message = f"{what} cannot run in the engine: {why}"
+            self.problems.append(Problem(loc.source or pack.source, loc.line or 1, loc.column or 1, message))
 
     def place(self, problem: Problem) -> Problem:
         """The problem at the position of its JSON pointer (or of the pointer's nearest ancestor)."""

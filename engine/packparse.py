@@ -151,7 +151,8 @@ class Parser:
                 return Param(name, raw, 0, description, origin)
             why = too_large(seconds)
             if why is not None:
-                self.error(pointer, f"parameter {name!r}: {raw!r} {why}")
+                shown = raw if len(raw) <= 24 else f"{raw[:12]}...{raw[-4:]}"  # never a huge value whole
+                self.error(pointer, f"parameter {name!r}: {shown!r} {why}")
                 return Param(name, raw, 0, description, origin)
             return Param(name, raw, seconds, description, origin)
         why = too_large(raw)

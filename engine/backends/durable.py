@@ -8,14 +8,16 @@ every firing in a Python closure (most of the engine's time, measured). Here an 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import durable_rules_engine as engine
 import orjson
 
-from ..compiler import CompiledPack
+from ..compiler import FLAG_FIELDS, CompiledPack
 from ..errors import FollowupError
-from ..facts import GATE
+from ..expr import ExprError
+from ..facts import FACT_FIELDS, GATE
 from . import Fact, Firing, base_facts, derived_fact, fact_key
 
 _NOT_HANDLED, _OBSERVED = 1, 2  # result codes of the C engine's assert calls
@@ -114,3 +116,69 @@ class DurableBackend:
             for handle in self._handles:
                 engine.delete_state(handle, "0")
         return found
+
+
+# What the C engine's error codes mean for a pack (durable_rules 2.0.28, src/rules/rules.h).
+_CODES = {
+    "108": "one part of the engine links at most 256 rules to one test (BETA_LIST_LENGTH)",
+    "303": "a fact may leave at most 64 tests pending in the engine (MAX_STACK_SIZE)",
+    "304": "one match binds at most 16 facts, the stratum gate included (MAX_MESSAGE_FRAMES)",
+    "113": "a pattern holds at most 32 tests (MAX_SEQUENCE_EXPRESSIONS)",
+}
+
+
+def _explain(exc: BaseException) -> str:
+    text = str(exc)
+    code = text.rsplit(" ", 1)[-1]
+    return f"{text} ({_CODES[code]})" if code in _CODES else text
+
+
+def probe_facts(compiled: CompiledPack) -> list[Fact]:
+    """One fact of every type the pack can match, every field set: what a trial assert sends."""
+    kinds = {**{k: tuple(v) for k, v in FACT_FIELDS.items()}}
+    for rule in compiled.rules.values():
+        if rule.kind == "derive":
+            kinds[rule.fact] = tuple(dict.fromkeys((*kinds.get(rule.fact, ()), *rule.set)))
+    facts: list[Fact] = []
+    for kind, fields in kinds.items():
+        fact: dict[str, object] = {"t": kind, "ev": ""}
+        for name in fields:
+            fact[name] = 0 if name in ("at", "start") else False if name in FLAG_FIELDS else "probe"
+        fact["key"] = f"probe-{kind}"
+        facts.append(fact)
+    return facts
+
+
+def trial(compiled: CompiledPack) -> tuple[str | None, str] | None:
+    """Build ``compiled`` in the engine and assert a probe fact of every type into it.
+
+    None when the engine takes it; else the compiled rule that it refuses on its own (None when
+    only the rules together are refused) and the engine's reason.
+    """
+    failure = _try(compiled)
+    if failure is None:
+        return None
+    parts = compiled.partitions or (tuple(compiled.rules),)
+    for names in parts:
+        for name in names:
+            alone = dataclasses.replace(compiled, name=f"{compiled.name}-trial-{name}", partitions=((name,),))
+            single = _try(alone)
+            if single is not None:
+                return name, single
+    return None, failure
+
+
+def _try(compiled: CompiledPack) -> str | None:
+    try:
+        backend = DurableBackend(compiled)
+    except EngineError as exc:
+        return _explain(exc)
+    try:
+        backend.run(probe_facts(compiled), 0)
+    except EngineError as exc:
+        return _explain(exc)
+    except (ExprError, ValueError, TypeError, KeyError):
+        pass  # a derived fact computed from probe values: not the engine's concern
+    finally:
+        backend.close()
+    return None
