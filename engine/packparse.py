@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Mapping
 from importlib import resources
@@ -155,12 +156,11 @@ class Parser:
                 self.error(pointer, f"parameter {name!r}: {shown!r} {why}")
                 return Param(name, raw, 0, description, origin)
             return Param(name, raw, seconds, description, origin)
-        why = too_large(raw)
-        if why is not None:
-            shown = raw if abs(raw) < 10**20 else "that number"  # a huge number is never copied whole
+        if not math.isfinite(raw) or too_large(raw) is not None:
+            number = str(raw) if abs(raw) < 10**20 else "that number"  # a huge number is never copied whole
             self.error(
                 pointer,
-                f"parameter {name!r}: {shown} is larger than the largest number a pack may use, {MAX_SECONDS} "
+                f"parameter {name!r}: {number} is larger than the largest number a pack may use, {MAX_SECONDS} "
                 f"(numbers added to times are seconds: {MAX_SECONDS_WORDS})",
             )
             return Param(name, raw, 0, description, origin)
