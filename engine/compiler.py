@@ -28,7 +28,7 @@ from .packmodel import COMPARISONS, Location, Pack, Pattern, Where
 ASOF = "asof"
 FLAG_FIELDS = frozenset((*CONTENT_FLAGS, "proofread", "interview_word"))
 SINK = "$sink"
-MAX_NTH = 20
+MAX_NTH = lim.MAX_FACTS_PER_RULE  # each step binds a fact of its own, and a match binds at most this many
 END = "$end"
 # durable_rules 2.0.28 reads past a pattern's test sequence when the test that decides it is the
 # last join test of its group (events.c, reduceExpressionSequence; docs/engine-semantics.md): a
@@ -307,7 +307,7 @@ class _Compiler:
         if not isinstance(value, ex.Const) or int(value.value) != value.value or value.value < 1:
             self.error(_at(p.loc, "/nth"), f"`nth: {p.nth}` must come to a whole number of at least 1")
             return 1
-        if value.value > MAX_NTH:  # each step is a pattern of its own: keep rulesets small
+        if value.value > MAX_NTH:
             self.error(
                 _at(p.loc, "/nth"), f"`nth: {p.nth}` comes to {int(value.value)}; at most {MAX_NTH} is supported"
             )
