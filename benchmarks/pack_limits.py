@@ -104,7 +104,7 @@ def measure(label: str, text: str, folder: Path, expected: int) -> None:
         figures.append(f"{engine} {time.perf_counter() - started:7.3f}s {len(result.findings):5d}")
     ok = "ok" if all(f.endswith(f"{expected:5d}") for f in figures) else f"EXPECTED {expected}"
     print(
-        f"{label:24s} rulesets {max(1, len(compiled.partitions)):3d}  load+check {loaded:7.3f}s  "
+        f"{label:24s} rulesets {len(compiled.parts()):3d}  load+check {loaded:7.3f}s  "
         f"compile {compiled_s:7.3f}s  create_ruleset {build:7.3f}s  audit: {'  '.join(figures)}  {ok}",
         flush=True,
     )

@@ -81,12 +81,21 @@ class CompiledPack:
     # The rules of each engine ruleset, when one cannot hold them all (SINK and END go in each).
     partitions: tuple[tuple[str, ...], ...] = ()
 
+    def parts(self) -> tuple[tuple[str, ...], ...]:
+        """The rules of each engine ruleset: ``partitions``, or all rules in one when
+        ``partitions`` does not cover ``ruleset`` exactly (a ruleset edited by hand, in tests)."""
+        names = sorted(n for n in self.ruleset if n not in (SINK, END))
+        if self.partitions and sorted(n for part in self.partitions for n in part) == names:
+            return self.partitions
+        return (tuple(n for n in self.ruleset if n not in (SINK, END)),)
+
     def definition(self, part: int | None = None) -> dict[str, dict[str, object]]:
-        """A fresh copy of the ruleset, or of engine ruleset ``part`` (durable_rules mutates what
-        it is given)."""
-        if part is None or not self.partitions:
+        """A fresh copy of the ruleset, or of engine ruleset ``part`` of ``parts()`` (durable_rules
+        mutates what it is given)."""
+        parts = self.parts()
+        if part is None or len(parts) == 1:
             return copy.deepcopy(dict(self.ruleset))  # type: ignore[arg-type]
-        names = (*self.partitions[part], SINK, END)
+        names = (*parts[part], SINK, END)
         return copy.deepcopy({name: dict(self.ruleset[name]) for name in names})
 
 

@@ -169,6 +169,21 @@ def test_a_rule_with_65_patterns_is_refused_located(tmp_path: Path) -> None:
     assert audit.returncode == 2 and "Traceback" not in audit.stderr and "cannot run in the engine" in audit.stderr
 
 
+def test_validate_locates_a_rule_the_engine_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Were the compiler's bound missing, the engine trial would still refuse the rule, at the rule."""
+    monkeypatch.setattr(enginelimits, "MAX_PATTERNS_PER_TYPE", 10_000)
+    nones = "".join(f"        - {{none: email, where: {{about: i.key, subject: s{k}}}}}\n" for k in range(65))
+    text = (
+        "pack: p\nrules:\n  - id: wide\n    title: W\n    severity: warning\n    rationale: x.\n    violation:\n"
+        "      when:\n        - {fact: interview, as: i}\n" + nones + "      subject: i.key\n      message: m\n"
+    )
+    (tmp_path / "p.yaml").write_text(text)
+    [problem] = check_pack(str(tmp_path / "p.yaml")).problems
+    assert (problem.line, problem.column) == (3, 5)
+    assert problem.message.startswith("rule 'wide' cannot run in the engine: ")
+    assert "error code: 303" in problem.message and "at most 64" in problem.message
+
+
 def test_a_match_of_more_facts_than_the_engine_binds_is_refused(tmp_path: Path) -> None:
     emails = "".join(f"        - {{fact: email, as: e{k}, where: {{about: i.key}}}}\n" for k in range(15))
     text = (

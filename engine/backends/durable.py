@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import durable_rules_engine as engine
 import orjson
 
-from ..compiler import FLAG_FIELDS, CompiledPack
+from ..compiler import END, FLAG_FIELDS, SINK, CompiledPack
 from ..errors import FollowupError
 from ..expr import ExprError
 from ..facts import FACT_FIELDS, GATE
@@ -38,7 +38,7 @@ class DurableBackend:
 
     def __init__(self, compiled: CompiledPack) -> None:
         self.compiled = compiled
-        parts = max(1, len(compiled.partitions))
+        parts = len(compiled.parts())
         self._handles: list[int] = []
         try:
             for part in range(parts):
@@ -158,10 +158,15 @@ def trial(compiled: CompiledPack) -> tuple[str | None, str] | None:
     failure = _try(compiled)
     if failure is None:
         return None
-    parts = compiled.partitions or (tuple(compiled.rules),)
-    for names in parts:
+    for names in compiled.parts():
         for name in names:
-            alone = dataclasses.replace(compiled, name=f"{compiled.name}-trial-{name}", partitions=((name,),))
+            alone = dataclasses.replace(
+                compiled,
+                name=f"{compiled.name}-trial-{name}",
+                ruleset={k: compiled.ruleset[k] for k in (name, SINK, END)},
+                rules={name: compiled.rules[name]},
+                partitions=(),
+            )
             single = _try(alone)
             if single is not None:
                 return name, single
