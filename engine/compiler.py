@@ -17,17 +17,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from . import enginelimits as lim
 from . import expr as ex
 from . import template as tpl
 from .errors import InputError, Problem
-from .facts import FACT_FIELDS, GATE
+from .facts import CONTENT_FLAGS, FACT_FIELDS, GATE
 from .load import escape_segment
 from .packmodel import COMPARISONS, Location, Pack, Pattern, Where
 from .textpattern import pattern_problem
 
 ASOF = "asof"
+FLAG_FIELDS = frozenset((*CONTENT_FLAGS, "proofread", "interview_word"))
 SINK = "$sink"
-MAX_NTH = 20
+MAX_NTH = lim.MAX_FACTS_PER_RULE  # each step binds a fact of its own, and a match binds at most this many
 END = "$end"
 # durable_rules 2.0.28 reads past a pattern's test sequence when the test that decides it is the
 # last join test of its group (events.c, reduceExpressionSequence; docs/engine-semantics.md): a
@@ -75,10 +77,27 @@ class CompiledPack:
     strata: int
     ruleset: Mapping[str, Mapping[str, object]]
     rules: Mapping[str, CompiledRule]
+    # Long `in:` lists, lowered to flags the backends set on each fact (enginelimits.Membership).
+    memberships: Mapping[str, lim.Membership] = field(default_factory=dict)
+    # The rules of each engine ruleset, when one cannot hold them all (SINK and END go in each).
+    partitions: tuple[tuple[str, ...], ...] = ()
 
-    def definition(self) -> dict[str, dict[str, object]]:
-        """A fresh copy of the ruleset (durable_rules mutates what it is given)."""
-        return copy.deepcopy(dict(self.ruleset))  # type: ignore[arg-type]
+    def parts(self) -> tuple[tuple[str, ...], ...]:
+        """The rules of each engine ruleset: ``partitions``, or all rules in one when
+        ``partitions`` does not cover ``ruleset`` exactly (a ruleset edited by hand, in tests)."""
+        names = sorted(n for n in self.ruleset if n not in (SINK, END))
+        if self.partitions and sorted(n for part in self.partitions for n in part) == names:
+            return self.partitions
+        return (tuple(n for n in self.ruleset if n not in (SINK, END)),)
+
+    def definition(self, part: int | None = None) -> dict[str, dict[str, object]]:
+        """A fresh copy of the ruleset, or of engine ruleset ``part`` of ``parts()`` (durable_rules
+        mutates what it is given)."""
+        parts = self.parts()
+        if part is None or len(parts) == 1:
+            return copy.deepcopy(dict(self.ruleset))  # type: ignore[arg-type]
+        names = (*parts[part], SINK, END)
+        return copy.deepcopy({name: dict(self.ruleset[name]) for name in names})
 
 
 def compile_pack(pack: Pack) -> CompiledPack:
@@ -91,6 +110,8 @@ class _Compiler:
         self.params = {name: p.seconds for name, p in pack.params.items()}
         self.problems: list[Problem] = []
         self.alias_types: dict[str, str] = {}  # alias -> fact type, within the branch being compiled
+        self.memberships: dict[str, lim.Membership] = {}
+        self.locs: dict[str, tuple[Location, str]] = {}  # compiled rule -> where it is written, what
         self.fields: dict[str, set[str]] = {k: set(v) | {"ev"} for k, v in FACT_FIELDS.items()}
         for d in pack.derivations:
             self.fields.setdefault(d.fact, {"ev"}).update(d.set)
@@ -119,6 +140,7 @@ class _Compiler:
                 for k, v in d.set.items()
             }
             ruleset[name] = {"all": patterns}
+            self.locs[name] = (d.loc, f"derived fact {d.fact!r}")
             rules[name] = CompiledRule(
                 name,
                 stratum,
@@ -156,6 +178,7 @@ class _Compiler:
                         check.message, scope, rename, _at(check.loc, "/message"), where, due is not None
                     )
                     ruleset[name] = {"all": patterns}
+                    self.locs[name] = (check.loc, where)
                     rules[name] = CompiledRule(
                         name,
                         final,
@@ -176,10 +199,29 @@ class _Compiler:
         # segfaults). This rule fires once on the last gate of every history, so every session
         # has run an action before it is deleted. Backends ignore its firing.
         ruleset[END] = {"all": [{ASOF: {"$and": [{"t": GATE}, {"n": final}]}}]}
+        partitions = self.partition(ruleset)
         if self.problems:
             raise InputError(self.problems)
         digest = hashlib.sha256(json.dumps(ruleset, sort_keys=True).encode()).hexdigest()[:12]
-        return CompiledPack(self.pack, f"{self.pack.name}-{digest}", final, ruleset, rules)
+        return CompiledPack(
+            self.pack, f"{self.pack.name}-{digest}", final, ruleset, rules, dict(self.memberships), partitions
+        )
+
+    def partition(self, ruleset: Mapping[str, Mapping[str, object]]) -> tuple[tuple[str, ...], ...]:
+        """Refuse a rule no engine ruleset can hold; group the others into rulesets that hold them."""
+        costs = []
+        for name, rule in ruleset.items():
+            if name in (SINK, END):
+                continue
+            patterns = rule["all"]
+            assert isinstance(patterns, list)
+            cost = lim.rule_cost(name, patterns)
+            why = lim.rule_too_large(cost)
+            if why is not None:
+                loc, what = self.locs[name]
+                self.error(loc, f"{what} cannot run in the engine: {why}")
+            costs.append(cost)
+        return lim.partition(costs)
 
     # -- checks over the whole pack --------------------------------------------------------------
 
@@ -274,7 +316,7 @@ class _Compiler:
         if not isinstance(value, ex.Const) or int(value.value) != value.value or value.value < 1:
             self.error(_at(p.loc, "/nth"), f"`nth: {p.nth}` must come to a whole number of at least 1")
             return 1
-        if value.value > MAX_NTH:  # each step is a pattern of its own: keep rulesets small
+        if value.value > MAX_NTH:
             self.error(
                 _at(p.loc, "/nth"), f"`nth: {p.nth}` comes to {int(value.value)}; at most {MAX_NTH} is supported"
             )
@@ -316,10 +358,34 @@ class _Compiler:
                 target = w.value
             return {w.field: target} if w.op == "eq" else {"$neq": {w.field: target}}
         if w.op == "in":
-            return {"$or": [{w.field: v} for v in w.value]}  # type: ignore[attr-defined]
+            values = list(dict.fromkeys(w.value))  # type: ignore[call-overload]
+            if len(values) > lim.IN_LIST_INLINE:
+                return {self.membership(p, w.field, values): True}
+            return {"$or": [{w.field: v} for v in values]}
         if w.op == "exists":
             return {"$ex" if w.value else "$nex": {w.field: 1}}
         return None
+
+    def membership(self, p: Pattern, name: str, values: list[object]) -> str:
+        """The flag that stands for ``name in values`` on ``p``'s facts (one per distinct list).
+
+        A long `in:` list would give the engine an alpha node per value (past 512 on one node,
+        create_ruleset never returns); the backends set the flag on each fact before asserting it.
+        """
+        keys = frozenset(k for k in map(lim.value_key, values) if k is not None)
+        wanted = lim.Membership(p.fact, name, keys)
+        for flag, known in self.memberships.items():
+            if known == wanted:
+                return flag
+        if sum(m.fact == p.fact for m in self.memberships.values()) >= lim.MAX_IN_FLAGS_PER_TYPE:
+            self.error(
+                _at(p.loc, f"/where/{escape_segment(name)}/in"),
+                f"more than {lim.MAX_IN_FLAGS_PER_TYPE} different `in:` lists longer than {lim.IN_LIST_INLINE} "
+                f"values test {p.fact} facts; the engine holds at most {lim.MAX_IN_FLAGS_PER_TYPE}",
+            )
+        flag = f"{lim.IN_FLAG}{len(self.memberships)}"
+        self.memberships[flag] = wanted
+        return flag
 
     def expression(
         self, text: str, scope: list[str], rename: dict[str, str], loc: Location, what: str
@@ -386,12 +452,71 @@ class _Compiler:
             except ex.ExprError as exc:
                 self.error(loc, f"{where}: message placeholder refers to nothing: {exc}{self._hint(str(exc), names)}")
                 continue
-            out.append(
-                tpl.Placeholder(
-                    ex.fold(self._rename(resolved, names, rename, loc, f"{where}: message")), part.filter, part.args
-                )
-            )
+            final = ex.fold(self._rename(resolved, names, rename, loc, f"{where}: message"))
+            mismatch = self._filter_mismatch(part, final)
+            if mismatch:
+                self.error(loc, f"{where}: message: {mismatch}")
+            out.append(tpl.Placeholder(final, part.filter, part.args))
         return tuple(out)
+
+    # -- what kind of value an expression gives (for message filters) ----------------------------
+
+    def _filter_mismatch(self, part: tpl.Placeholder, resolved: ex.Expr) -> str | None:
+        """Why ``part``'s filter cannot show the value of ``resolved``, or None when it fits."""
+        kind = self._kind(resolved)
+        wanted = tpl.FILTER_KINDS.get(part.filter or "")
+        if kind == "unknown" or wanted is None or kind in wanted:
+            return None
+        shown = tpl.show(part)
+        return (
+            f"{shown}: {_describe(part.expr, kind)}, "
+            + (f"which the `{part.filter}` filter cannot show" if part.filter else "not a value to show; name a field")
+            + f" ({tpl.FILTER_HELP})"
+        )
+
+    def _kind(self, e: ex.Expr, depth: int = 0) -> str:
+        """"number", "text", "flag", "fact" or "unknown" (when it cannot be told, nothing is refused)."""
+        if isinstance(e, ex.Const | ex.BinOp):
+            return "number"
+        if isinstance(e, ex.Ref):
+            if e.field is None:
+                return "fact"
+            if e.alias == "due":
+                return "number"
+            return self._field_kind(self.alias_types.get(e.alias, ""), e.field, depth)
+        return "unknown"
+
+    def _field_kind(self, fact: str, name: str, depth: int) -> str:
+        if fact == GATE:
+            return "number"
+        if fact in FACT_FIELDS:
+            return "number" if name in ("at", "start") else "flag" if name in FLAG_FIELDS else "text"
+        if depth > 8:  # derived from derived from...: stop guessing, refuse nothing
+            return "unknown"
+        kinds = set()
+        for d in self.pack.derivations:
+            if d.fact != fact or name not in d.set:
+                continue
+            types = {p.alias: p.fact for p in d.when if p.alias}
+            try:
+                parsed = ex.parse(d.set[name])
+            except ex.ExprError:
+                return "unknown"
+            if isinstance(parsed, ex.Ref):
+                kinds.add(self._field_kind(types.get(parsed.alias, ""), parsed.field or "", depth + 1))
+            else:
+                kinds.add("number")  # arithmetic, a parameter, a duration or a number
+        return kinds.pop() if len(kinds) == 1 else "unknown"
+
+
+def _describe(e: ex.Expr, kind: str) -> str:
+    words = {"number": "a number", "text": "text", "flag": "true or false", "fact": "a whole fact"}[kind]
+    if isinstance(e, ex.Ref) and e.field is not None:
+        return f"{e.alias}.{e.field} is {words}"
+    if isinstance(e, ex.Ref | ex.Name):
+        name = e.alias if isinstance(e, ex.Ref) else e.name
+        return f"{name} is {words}"
+    return f"the value is {words}"
 
 
 def _joins(test: object, scope: list[str]) -> bool:

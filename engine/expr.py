@@ -16,15 +16,29 @@ DURATION_UNITS: Mapping[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w"
 DURATION_RE = re.compile(r"^(\d+)([smhdw])$")
 _TOKEN_RE = re.compile(r"\s*(?:(?P<op>[+-])|(?P<term>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?|\d+[smhdw]?))")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The longest duration (and the largest number) a pack may use: 36,524 days, about 100 years.
+# Anything added to a time must keep it a date Python can hold (years 1 to 9999); 100 years is far
+# beyond any follow-up deadline and far inside that range.
+MAX_SECONDS = 36524 * 86400
+MAX_SECONDS_WORDS = "100 years (36524d, 5217w or 3155673600 seconds)"
 
 
 class ExprError(ValueError):
     """An expression that cannot be parsed or refers to something unknown."""
 
 
+def too_large(seconds: float) -> str | None:
+    """Why a duration or number of seconds is out of bounds, or None when it is fine."""
+    if abs(seconds) > MAX_SECONDS:
+        return f"is longer than the longest duration a pack may use, {MAX_SECONDS_WORDS}"
+    return None
+
+
 def parse_duration(text: str) -> int | None:
     """Seconds in a duration like ``24h``, or None if ``text`` is not one."""
     m = DURATION_RE.match(text.strip())
+    if m and len(m.group(1)) > 15:
+        return 10**16  # beyond every bound (too_large says so) without converting a huge digit string
     return int(m.group(1)) * DURATION_UNITS[m.group(2)] if m else None
 
 
@@ -82,8 +96,14 @@ def _term(token: str, text: str) -> Expr:
     if token in "+-":
         raise ExprError(f"expression {text!r} starts with an operator")
     if token[0].isdigit():
+        if len(token) > 15:  # never turn (or quote) a 100,000-digit number whole
+            raise ExprError(f"{token[:12]}... ({len(token)} characters) {too_large(float('inf'))}")
         seconds = parse_duration(token)
-        return Const(seconds if seconds is not None else int(token))
+        value = seconds if seconds is not None else int(token)
+        why = too_large(value)
+        if why is not None:
+            raise ExprError(f"{token!r} in {text!r} {why}")
+        return Const(value)
     if "." in token:
         alias, field = token.split(".", 1)
         return Ref(alias, field)

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, Problem
 from .load import Positions, load_document, position
@@ -31,9 +31,15 @@ from .packoverlay import OVERRIDABLE, expression_names, overlay_pack, params_use
 from .packparse import DURATION_HINT, ENUM_FIELDS, PATTERN_NAMES, VIA_VALUES, Parser
 from .packschema import pack_schema, prune_invalid, schema_problems
 
+if TYPE_CHECKING:
+    from .compiler import CompiledPack
+
 DEFAULT_PACK = "interview-follow-up"
 TESTS_SUFFIX = ".tests.yaml"
 PACK_SUFFIXES = (".yaml", ".yml")
+# The longest `extends` chain, the pack itself included: deep enough for any real layering, small
+# enough that a hostile chain costs a bounded number of file reads.
+MAX_EXTENDS_DEPTH = 32
 
 
 class PackNotFoundError(InputError):
@@ -146,13 +152,23 @@ def check_pack(ref: str, *, tests: bool = True, examples: bool = True) -> PackCh
         raise PackNotFoundError([Problem(ref, 1, 1, f"no pack file or built-in pack named {ref!r}{tip}")])
     display = f"<builtin>/{ref}.yaml" if ref in builtin_packs() else ref
     loader = _Loader(with_tests=tests)
-    pack = loader.load(path, display, ())
+    pack = loader.load(path, display)
     if pack is not None:
         loader.compile_check(pack)
         if examples and not loader.pruned:
             check_examples(pack, loader.positions, loader.problems)
     problems = sorted(set(loader.problems))
     return PackCheck(pack, tuple(loader.layers), tuple(problems), dict(loader.positions))
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """One file of an ``extends`` chain, parsed, before it is applied to its base."""
+
+    data: dict[str, Any]
+    parser: Parser
+    own: Pack
+    tests: tuple[Example, ...]
 
 
 # -- loading --------------------------------------------------------------------------------------
@@ -168,7 +184,10 @@ class _Loader:
         self.layers: list[Pack] = []
         self.pruned = False  # a schema problem removed part of a file: example checks would mislead
 
-    def read(self, path: Path, source: str, tests_file: bool = False) -> dict[str, Any] | None:
+    def read(
+        self, path: Path, source: str, tests_file: bool = False, base_of: _Layer | None = None
+    ) -> dict[str, Any] | None:
+        """The checked document at ``path``; ``base_of`` is the layer whose ``extends`` named it."""
         try:
             text = path.read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -180,6 +199,13 @@ class _Loader:
             self.problems.extend(exc.problems)
             return None
         self.positions[source] = positions
+        if base_of is not None and not (isinstance(data, dict) and "pack" in data):
+            # Whatever the file holds stays out of the message: `extends` may name a file that is
+            # not the user's to show (nothing but its path and what is wrong is printed).
+            base_of.parser.error(
+                "/extends", f"{source} is not a rule pack (a pack is a mapping that starts with `pack: <name>`)"
+            )
+            return None
         if isinstance(data, dict) and "pack" not in data and ("events" in data or "candidate" in data):
             self.problems.append(
                 Problem(
@@ -215,42 +241,82 @@ class _Loader:
         assert isinstance(data, dict)  # the schema requires a mapping
         return data
 
-    def load(self, path: Path, source: str, chain: tuple[Path, ...]) -> Pack | None:
-        data = self.read(path, source)
-        if data is None:
-            return None
-        parser = Parser(source, self.positions[source], self.problems)
-        own = parser.pack(data)
-        tests = self.load_tests(path, source) if self.with_tests else ()
-        base_ref = data.get("extends")
-        if base_ref is None:
-            pack = dataclasses.replace(own, tests=tests)
+    def load(self, path: Path, source: str) -> Pack | None:
+        """The pack at ``path`` with its ``extends`` chain applied, base first.
+
+        The chain is followed with a loop, not recursion, and at most MAX_EXTENDS_DEPTH files deep:
+        a long or hostile chain costs a bounded number of reads and never exhausts the stack.
+        """
+        files: list[_Layer] = []
+        chain: list[Path] = []
+        while True:
+            base = bool(files)
+            data = self.read(path, source, base_of=files[-1] if base else None)
+            if data is None:
+                return None
+            parser = Parser(source, self.positions[source], self.problems)
+            layer = _Layer(data, parser, parser.pack(data), self.load_tests(path, source) if self.with_tests else ())
+            files.append(layer)
+            chain.append(path.resolve())
+            base_ref = data.get("extends")
+            if base_ref is None:
+                break
+            if len(files) >= MAX_EXTENDS_DEPTH:
+                parser.error(
+                    "/extends",
+                    f"the `extends` chain is too deep: this pack is number {MAX_EXTENDS_DEPTH} in it, and a chain "
+                    f"holds at most {MAX_EXTENDS_DEPTH} packs (the pack named first included)",
+                )
+                return None
+            found = self.base_path(str(base_ref), path, parser, chain)
+            if found is None:
+                return None
+            path, source = found, _base_source(source, str(base_ref))
+        # Apply the overlays base first; each layer's problems go to its own file.
+        pack = dataclasses.replace(files[-1].own, tests=files[-1].tests)
+        self.layers.append(pack)
+        for layer in reversed(files[:-1]):
+            merged = overlay_pack(layer.parser, pack, layer.own, layer.data)
+            pack = dataclasses.replace(merged, tests=pack.tests + layer.tests)
             self.layers.append(pack)
-            return pack
-        base_path = resolve_pack_path(str(base_ref), path.parent)
-        here = path.resolve()
+        return pack
+
+    def base_path(self, ref: str, path: Path, parser: Parser, chain: list[Path]) -> Path | None:
+        """The file ``extends: ref`` names in the pack at ``path``, or None after reporting why not.
+
+        Only a built-in pack or a ``.yaml``/``.yml`` file is read: ``extends`` must never make the
+        loader open (and quote) an arbitrary file such as a secrets file. A YAML pack outside the
+        pack's folder (``../``, an absolute path) is allowed, as packs are shared that way.
+        """
+        builtins = builtin_packs()
+        if ref not in builtins and not ref.lower().endswith(PACK_SUFFIXES):
+            hint = difflib.get_close_matches(ref, list(builtins), n=1)
+            if hint:
+                parser.error("/extends", f"cannot find the pack {ref!r} to extend; did you mean {hint[0]!r}?")
+            else:
+                parser.error(
+                    "/extends",
+                    f"`extends` names a built-in pack or a .yaml/.yml pack file, not {ref!r} "
+                    f"(built-in packs: {', '.join(sorted(builtins))})",
+                )
+            return None
+        base_path = resolve_pack_path(ref, path.parent)
         if not base_path.is_file():
-            hint = difflib.get_close_matches(str(base_ref), list(builtin_packs()), n=1)
+            hint = difflib.get_close_matches(ref, list(builtins), n=1)
             tip = (
                 f"; did you mean {hint[0]!r}?"
                 if hint
-                else f" (built-in packs: {', '.join(sorted(builtin_packs()))}; paths are relative to this file)"
+                else f" (built-in packs: {', '.join(sorted(builtins))}; paths are relative to this file)"
             )
-            parser.error("/extends", f"cannot find the pack {base_ref!r} to extend{tip}")
+            parser.error("/extends", f"cannot find the pack {ref!r} to extend{tip}")
             return None
-        if base_path.resolve() in (*chain, here):
-            names = [*chain, here, base_path.resolve()]
+        if base_path.resolve() in chain:
+            names = [*chain, base_path.resolve()]
             start = names.index(base_path.resolve())
             cycle = " -> ".join(p.name for p in names[start:])
             parser.error("/extends", f"packs extend each other in a cycle: {cycle}")
             return None
-        base = self.load(base_path, _base_source(source, str(base_ref)), (*chain, here))
-        if base is None:
-            return None
-        merged = overlay_pack(parser, base, own, data)
-        pack = dataclasses.replace(merged, tests=base.tests + tests)
-        self.layers.append(pack)
-        return pack
+        return base_path
 
     def load_tests(self, pack_path: Path, pack_source: str) -> tuple[Example, ...]:
         path = tests_path(pack_path)
@@ -273,10 +339,37 @@ class _Loader:
 
         everything = dataclasses.replace(pack, rules=tuple(dataclasses.replace(r, enabled=True) for r in pack.rules))
         try:
-            compile_pack(everything)
+            compiled = compile_pack(everything)
         except InputError as exc:
             # Patterns are checked (more precisely) while parsing each file.
             self.problems.extend(self.place(p) for p in exc.problems if not p.pointer.startswith("/patterns/"))
+            return
+        self.engine_check(everything, compiled)
+
+    def engine_check(self, pack: Pack, compiled: CompiledPack) -> None:
+        """Build the compiled pack in durable_rules and assert a probe fact of each type: the
+        compiler keeps within the engine's limits (enginelimits), and this proves it, so that a
+        pack that validates never fails (or hangs) in the engine at audit time."""
+        from .backends.durable import trial
+
+        failed = trial(compiled)
+        if failed is None:
+            return
+        name, why = failed
+        rule = compiled.rules.get(name or "")
+        loc = None
+        if rule is not None and rule.kind == "derive":
+            loc = pack.derivations[int(name.rsplit(":", 1)[1])].loc if name else None
+        elif rule is not None:
+            loc = next((r.loc for r in pack.rules if r.id == rule.rule_id), None)
+        what = f"rule {rule.rule_id!r}" if rule and rule.rule_id else f"derived fact {rule.fact!r}" if rule else ""
+        if loc is None:
+            self.problems.append(
+                Problem(pack.source, 1, 1, f"the pack's rules together are more than the engine can hold: {why}")
+            )
+        else:
+            message = f"{what} cannot run in the engine: {why}"
+            self.problems.append(Problem(loc.source or pack.source, loc.line or 1, loc.column or 1, message))
 
     def place(self, problem: Problem) -> Problem:
         """The problem at the position of its JSON pointer (or of the pointer's nearest ancestor)."""

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
 from .errors import Problem
-from .expr import parse_duration
+from .expr import MAX_SECONDS, MAX_SECONDS_WORDS, parse_duration, too_large
 from .facts import CONTENT_FLAGS, FACT_FIELDS
 from .load import escape_segment, position
 from .packmodel import COMPARISONS, Check, Derivation, Example, Location, Pack, Param, Pattern, Rule, Where
@@ -149,7 +150,20 @@ class Parser:
             if seconds is None:
                 self.error(pointer, f"parameter {name!r}: {raw!r} is not a duration; {duration_hint(raw)}")
                 return Param(name, raw, 0, description, origin)
+            why = too_large(seconds)
+            if why is not None:
+                shown = raw if len(raw) <= 24 else f"{raw[:12]}...{raw[-4:]}"  # never a huge value whole
+                self.error(pointer, f"parameter {name!r}: {shown!r} {why}")
+                return Param(name, raw, 0, description, origin)
             return Param(name, raw, seconds, description, origin)
+        if not math.isfinite(raw) or too_large(raw) is not None:
+            number = str(raw) if abs(raw) < 10**20 else "that number"  # a huge number is never copied whole
+            self.error(
+                pointer,
+                f"parameter {name!r}: {number} is larger than the largest number a pack may use, {MAX_SECONDS} "
+                f"(numbers added to times are seconds: {MAX_SECONDS_WORDS})",
+            )
+            return Param(name, raw, 0, description, origin)
         return Param(name, raw, raw, description, origin)
 
     def derivation(self, data: Mapping[str, Any], pointer: str) -> Derivation:

@@ -12,6 +12,19 @@ from zoneinfo import ZoneInfo
 from . import expr as ex
 
 FILTERS = ("time", "date", "duration", "words", "missing")
+# What each filter can show (the compiler refuses the others): "" is no filter at all.
+FILTER_KINDS: Mapping[str, tuple[str, ...]] = {
+    "time": ("number",),
+    "date": ("number",),
+    "duration": ("number",),
+    "words": ("text", "number", "flag"),
+    "missing": ("fact",),
+    "": ("text", "number", "flag"),
+}
+FILTER_HELP = (
+    "time, date and duration show a number: a time such as i.at or due, a duration or a parameter; "
+    "words shows a field's value; missing shows a whole match, e.g. {e|missing:thanks,fit}"
+)
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 FLAG_WORDS: Mapping[str, str] = {
     "thanks": "thanks",
@@ -61,6 +74,23 @@ def parse(text: str) -> tuple[Part, ...]:
             near = part.strip()[:30]
             raise TemplateError(f"unmatched {brace!r} near {near!r}: placeholders are written {{alias.field}}")
     return tuple(parts)
+
+
+def show(part: Placeholder) -> str:
+    """The placeholder as written, near enough for a message: ``{i.key|time}``."""
+    args = f":{','.join(part.args)}" if part.args else ""
+    filt = f"|{part.filter}{args}" if part.filter else ""
+    return "{" + _text(part.expr) + filt + "}"
+
+
+def _text(e: ex.Expr) -> str:
+    if isinstance(e, ex.Ref):
+        return e.alias if e.field is None else f"{e.alias}.{e.field}"
+    if isinstance(e, ex.Const):
+        return str(e.value)
+    if isinstance(e, ex.Name):
+        return e.name
+    return f"{_text(e.left)} {e.op} {_text(e.right)}"
 
 
 def _duration(seconds: float) -> str:

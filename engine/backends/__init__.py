@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..compiler import CompiledPack
+from ..enginelimits import with_memberships
 from ..expr import evaluate
 
 Fact = Mapping[str, object]
@@ -52,7 +53,15 @@ def derived_fact(compiled: CompiledPack, firing: Firing) -> dict[str, object]:
         if value is not None:
             fact[name] = value
     fact["ev"] = " ".join(evidence(rule.aliases, firing.bindings))
-    return fact
+    return with_memberships(compiled.memberships, fact) if compiled.memberships else fact
+
+
+def base_facts(compiled: CompiledPack, facts: Sequence[Fact]) -> Sequence[Fact]:
+    """The history's facts as the compiled rules expect them: with the flags that stand for long
+    `in:` lists (enginelimits), which both backends match like any other field."""
+    if not compiled.memberships:
+        return facts
+    return [with_memberships(compiled.memberships, fact) for fact in facts]
 
 
 def get_backend(name: str, compiled: CompiledPack) -> Backend:
@@ -68,4 +77,4 @@ def get_backend(name: str, compiled: CompiledPack) -> Backend:
     raise ValueError(f"unknown engine {name!r}")
 
 
-__all__ = ["Backend", "Fact", "Firing", "derived_fact", "evidence", "fact_key", "get_backend"]
+__all__ = ["Backend", "Fact", "Firing", "base_facts", "derived_fact", "evidence", "fact_key", "get_backend"]

@@ -30,7 +30,7 @@ from typing import Final
 from ..compiler import CompiledPack
 from ..errors import FollowupError
 from ..facts import GATE
-from . import Fact, Firing, derived_fact, fact_key
+from . import Fact, Firing, base_facts, derived_fact, fact_key
 
 NOT_SUFFIX: Final = "$not"
 _COMPARE: Final[Mapping[str, Callable[[float, float], bool]]] = {
@@ -492,7 +492,7 @@ class ReferenceBackend:
                 seen.add(key)
                 pool.add(fact)
 
-        for fact in facts:
+        for fact in base_facts(compiled, facts):
             add(fact)
         for stratum in range(1, compiled.strata + 1):
             add({"t": GATE, "n": stratum, "at": as_of})
