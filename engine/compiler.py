@@ -33,6 +33,12 @@ END = "$end"
 # garbage read that can kill the process. Every pattern with a join test therefore ends with this
 # join test, which never decides anything (no fact's type is the gate's).
 JOIN_GUARD: dict[str, object] = {"$neq": {"t": {ASOF: "t"}}}
+_REF = re.compile(r"^\s*([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*$")
+
+
+def rank_field(group: tuple[str, ...]) -> str:
+    """The field a backend adds to the facts an `nth` pattern ranks (see ``CompiledPack.ranks``)."""
+    return "rank_by_" + "_".join(group)
 _BAD_DURATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?[A-Za-z]\w*)")
 
 
@@ -74,6 +80,12 @@ class CompiledPack:
     strata: int
     ruleset: Mapping[str, Mapping[str, object]]
     rules: Mapping[str, CompiledRule]
+    # fact type -> the field groups its facts are ranked by: within a group (the facts of the type
+    # with the same values of those fields), `rank_field(group)` is the dense rank of `at` (1 for
+    # the earliest time). `nth` joins a fact to the one ranked just before it: one match per fact
+    # where a chain of time comparisons would pair every fact with every earlier one.
+    ranks: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    fact_types: frozenset[str] = frozenset()  # every fact type a pattern matches
 
     def definition(self) -> dict[str, dict[str, object]]:
         """A fresh copy of the ruleset (durable_rules mutates what it is given)."""
@@ -93,6 +105,8 @@ class _Compiler:
         self.fields: dict[str, set[str]] = {k: set(v) | {"ev"} for k, v in FACT_FIELDS.items()}
         for d in pack.derivations:
             self.fields.setdefault(d.fact, {"ev"}).update(d.set)
+        self.ranks: dict[str, set[tuple[str, ...]]] = {}
+        self.fact_types: set[str] = set()
 
     def error(self, loc: Location, message: str) -> None:
         self.problems.append(
@@ -177,8 +191,11 @@ class _Compiler:
         ruleset[END] = {"all": [{ASOF: {"$and": [{"t": GATE}, {"n": final}]}}]}
         if self.problems:
             raise InputError(self.problems)
-        digest = hashlib.sha256(json.dumps(ruleset, sort_keys=True).encode()).hexdigest()[:12]
-        return CompiledPack(self.pack, f"{self.pack.name}-{digest}", final, ruleset, rules)
+        ranks = {fact: tuple(sorted(groups)) for fact, groups in sorted(self.ranks.items())}
+        digest = hashlib.sha256(json.dumps([ruleset, ranks], sort_keys=True).encode()).hexdigest()[:12]
+        return CompiledPack(
+            self.pack, f"{self.pack.name}-{digest}", final, ruleset, rules, ranks, frozenset(self.fact_types)
+        )
 
     # -- checks over the whole pack --------------------------------------------------------------
 
@@ -247,14 +264,20 @@ class _Compiler:
                     _at(p.loc, "/as#key" if p.alias else "/nth#key"),
                     "a `none` pattern matches nothing, so it cannot have `as` or `nth`",
                 )
+            self.fact_types.add(p.fact)
             alias = p.alias or f"_{index}"
             if alias in scope or alias in rename:
                 self.error(_at(p.loc, "/as"), f"the name {alias!r} is already used in this condition")
             count = self.nth(p, scope, rename) if p.nth else 1
             names = [alias] if count == 1 else [f"{alias}__{k}" for k in range(1, count + 1)]
+            group = self.rank_group(p, scope, rename) if count > 1 else None
             for k, name in enumerate(names):
                 tests = self.tests(p, scope, rename)
-                if k > 0:
+                if k > 0 and group is not None:
+                    # the fact ranked just after the previous one of the chain, in its group
+                    ranked = rank_field(group)
+                    tests.insert(0, {ranked: {"$add": {"$l": {names[k - 1]: ranked}, "$r": 1}}})
+                elif k > 0:
                     tests.insert(len([t for t in tests if "$or" not in t]), {"$gt": {"at": {names[k - 1]: "at"}}})
                 if any(_joins(test, scope) for test in tests):
                     tests.append(JOIN_GUARD)
@@ -268,6 +291,29 @@ class _Compiler:
         if len(self.problems) > before:
             return None
         return out, scope, rename
+
+    def rank_group(self, p: Pattern, scope: list[str], rename: dict[str, str]) -> tuple[str, ...] | None:
+        """The fields an `nth` pattern's facts are ranked by, when ranks can replace time comparisons.
+
+        A chain of N facts with strictly increasing times, each passing the pattern's tests, exists
+        exactly when one exists of facts ranked one after the other in the group, provided the
+        group holds exactly the facts that the tests let through together: the tests may only join
+        fields to earlier matches by equality (the group) and bound `at` (an interval of ranks).
+        Any other test (a literal, `not`, `in`...) keeps the time comparisons.
+        """
+        group: list[str] = []
+        for w in p.where:
+            if w.field == "at" and w.op in COMPARISONS:
+                continue
+            ref = _REF.match(str(w.value)) if w.op == "eq" and w.is_expr else None
+            if ref is None or ref.group(1) not in [*scope, *rename] or w.field == "at":
+                return None
+            group.append(w.field)
+        if p.fact in FACT_FIELDS and any(d.fact == p.fact for d in self.pack.derivations):
+            return None  # both prepared and derived: no single moment when all of them are known
+        key = tuple(sorted(group))
+        self.ranks.setdefault(p.fact, set()).add(key)
+        return key
 
     def nth(self, p: Pattern, scope: list[str], rename: dict[str, str]) -> int:
         value = self.expression(p.nth or "", scope, rename, _at(p.loc, "/nth"), "nth")

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..compiler import CompiledPack
+from ..compiler import CompiledPack, rank_field
 from ..expr import evaluate
 
 Fact = Mapping[str, object]
@@ -55,6 +55,45 @@ def derived_fact(compiled: CompiledPack, firing: Firing) -> dict[str, object]:
     return fact
 
 
+def release(compiled: CompiledPack, stratum: int, pending: Sequence[Fact]) -> tuple[list[Fact], list[Fact]]:
+    """Split facts not yet asserted into those to assert before the gate of ``stratum + 1`` and
+    those to keep back; the first come with the rank fields of ``compiled.ranks``.
+
+    A ranked fact type is kept back until every stratum that derives it has run (0: the history's
+    own facts), so that its facts are ranked all together. No rule that matches it runs earlier.
+    """
+    if not compiled.ranks:
+        return list(pending), []
+    last: dict[str, int] = {}
+    for rule in compiled.rules.values():
+        if rule.kind == "derive" and rule.fact in compiled.ranks:
+            last[rule.fact] = max(last.get(rule.fact, 0), rule.stratum)
+    ready: list[Fact] = []
+    held: list[Fact] = []
+    for fact in pending:
+        kind = str(fact.get("t"))
+        (held if last.get(kind, 0) > stratum else ready).append(fact)
+    return _ranked(compiled, ready), held
+
+
+def _ranked(compiled: CompiledPack, facts: list[Fact]) -> list[Fact]:
+    out = [dict(f) if f.get("t") in compiled.ranks else f for f in facts]
+    for kind, groups in compiled.ranks.items():
+        of_kind = [f for f in out if f.get("t") == kind]
+        for group in groups:
+            times: dict[tuple[object, ...], set[object]] = {}
+            for f in of_kind:
+                if all(name in f for name in group) and "at" in f:
+                    times.setdefault(tuple(f[name] for name in group), set()).add(f["at"])
+            order = {key: {at: n for n, at in enumerate(sorted(ats), 1)} for key, ats in times.items()}  # type: ignore[type-var]
+            name = rank_field(group)
+            for f in of_kind:
+                key = tuple(f.get(field) for field in group)
+                if key in order and "at" in f:
+                    f[name] = order[key][f["at"]]  # type: ignore[index]
+    return out
+
+
 def get_backend(name: str, compiled: CompiledPack) -> Backend:
     if name == "durable":
         from .durable import DurableBackend
@@ -68,4 +107,4 @@ def get_backend(name: str, compiled: CompiledPack) -> Backend:
     raise ValueError(f"unknown engine {name!r}")
 
 
-__all__ = ["Backend", "Fact", "Firing", "derived_fact", "evidence", "fact_key", "get_backend"]
+__all__ = ["Backend", "Fact", "Firing", "derived_fact", "evidence", "fact_key", "get_backend", "release"]

@@ -16,7 +16,7 @@ import orjson
 from ..compiler import CompiledPack
 from ..errors import FollowupError
 from ..facts import GATE
-from . import Fact, Firing, derived_fact, fact_key
+from . import Fact, Firing, derived_fact, fact_key, release
 
 _NOT_HANDLED, _OBSERVED = 1, 2  # result codes of the C engine's assert calls
 
@@ -68,7 +68,7 @@ class DurableBackend:
         seen: set[tuple[tuple[str, object], ...]] = set()
         # Base facts are distinct by construction; each stratum's gate goes last in the same
         # batch as the facts it must see (durable_rules handles a batch in order).
-        batch: list[Fact] = list(facts)
+        batch, held = release(compiled, 0, facts)
         try:
             for stratum in range(1, compiled.strata + 1):
                 batch.append({"t": GATE, "n": stratum, "at": as_of})
@@ -86,6 +86,7 @@ class DurableBackend:
                     if key not in seen:  # durable_rules refuses an identical fact twice
                         seen.add(key)
                         batch.append(fact)
+                batch, held = release(compiled, stratum, held + batch)
         finally:
             engine.delete_state(self._handle, "0")
         return found

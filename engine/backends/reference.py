@@ -30,7 +30,7 @@ from typing import Final
 from ..compiler import CompiledPack
 from ..errors import FollowupError
 from ..facts import GATE
-from . import Fact, Firing, derived_fact, fact_key
+from . import Fact, Firing, derived_fact, fact_key, release
 
 NOT_SUFFIX: Final = "$not"
 _COMPARE: Final[Mapping[str, Callable[[float, float], bool]]] = {
@@ -492,7 +492,8 @@ class ReferenceBackend:
                 seen.add(key)
                 pool.add(fact)
 
-        for fact in facts:
+        ready, held = release(compiled, 0, facts)
+        for fact in ready:
             add(fact)
         for stratum in range(1, compiled.strata + 1):
             add({"t": GATE, "n": stratum, "at": as_of})
@@ -505,7 +506,8 @@ class ReferenceBackend:
                         derived.append(derived_fact(compiled, firing))
                     else:
                         found.append(firing)
-            for fact in derived:  # seen only by the strata after this one
+            ready, held = release(compiled, stratum, held + derived)
+            for fact in ready:  # seen only by the strata after this one
                 add(fact)
         return found
 
