@@ -302,7 +302,7 @@ def parse_pattern(raw: object, where: str) -> Pattern:
     beta = tuple(t for t in tests if _refs(t))
     # Only the first beta test may be answered by an index: a later one must not spare a candidate
     # an earlier test would have failed loudly on (a missing field, see _resolve).
-    join = beta[0] if beta and isinstance(beta[0], Eq) and isinstance(beta[0].value, Ref) else None
+    join = beta[0] if beta and isinstance(beta[0], Eq) and isinstance(beta[0].value, Ref | Arith) else None
     alpha_key = _ALPHA_KEYS.setdefault((fact_type, alpha), len(_ALPHA_KEYS))
     return Pattern(alias, negated, fact_type, alpha, beta, join, alpha_key)
 
@@ -376,7 +376,10 @@ def _candidates(pattern: Pattern, pool: FactPool, bindings: Bindings) -> Sequenc
     """Facts worth testing against ``pattern``'s beta tests: they pass its alpha tests."""
     join = pattern.join
     if join is not None:
-        value = _resolve(join.value, bindings, strict=False)
+        try:
+            value = _resolve(join.value, bindings, strict=False)
+        except EvaluationError:  # arithmetic on a missing field: let the candidates' own test fail
+            return pool.alpha(pattern)
         if value is MISSING:
             return ()  # an equality with a missing field matches nothing
         found = pool.joined(pattern, join, value)
