@@ -3,8 +3,10 @@
 Each row audits one generated history (a JSON file) in a fresh Python process, so that the peak
 memory is that audit's own (``resource.getrusage(...).ru_maxrss`` of the child, interpreter and
 imports included). Seconds cover reading, validating, preparing facts, the engine and building
-the findings (not compiling the pack); firings count every rule firing of the engine, derivations
-included. Per-event cost should stay flat (within 2x) from 10 to 10,000 events in every mix.
+the findings (not compiling the pack), wall clock and CPU time of the process; µs/event is CPU time
+per event (steadier than the wall clock on a shared machine). Firings count every rule firing of
+the engine, derivations included. Per-event cost should stay flat (within 2x) from 10 to 10,000
+events in every mix.
 
     python benchmarks/linear.py                          # every mix, 10 to 10,000 events, both engines
     python benchmarks/linear.py --mix check-ins --sizes 100 1000 --engines durable
@@ -208,15 +210,15 @@ def child(path: str, engine: str) -> None:
             return firings
 
     auditor = Auditor(auditor.pack, auditor.compiled, Counting(), auditor.patterns)  # type: ignore[arg-type]
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     (history,) = load_histories([path], AS_OF)
     if isinstance(history, InputError):
         raise SystemExit(str(history))
     result = auditor.audit(history, AS_OF)
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     fired = derived[0] + returned[0]
-    print(json.dumps([seconds, len(history.events), fired, len(result.findings), peak]))
+    print(json.dumps([seconds, cpu, len(history.events), fired, len(result.findings), peak]))
 
 
 def count_derivations(engine: str) -> list[int]:
@@ -251,7 +253,7 @@ def measure(mix: str, size: int, engine: str, workdir: Path, timeout: float) -> 
 
 def rows(args: argparse.Namespace, workdir: Path) -> Iterator[str]:
     yield (
-        f"{'mix':<11} {'engine':<9} {'events':>7} {'seconds':>8} {'µs/event':>9} {'firings':>9} "
+        f"{'mix':<11} {'engine':<9} {'events':>7} {'seconds':>8} {'CPU s':>7} {'µs/event':>9} {'firings':>9} "
         f"{'findings':>8} {'peak MiB':>8}"
     )
     for mix in args.mix:
@@ -261,9 +263,9 @@ def rows(args: argparse.Namespace, workdir: Path) -> Iterator[str]:
                 if isinstance(got, str):
                     yield f"{mix:<11} {engine:<9} {size:>7} {got}"
                     continue
-                seconds, events, fired, found, peak = got
+                seconds, cpu, events, fired, found, peak = got
                 yield (
-                    f"{mix:<11} {engine:<9} {int(events):>7} {seconds:>8.2f} {seconds / events * 1e6:>9.0f} "
+                    f"{mix:<11} {engine:<9} {int(events):>7} {seconds:>8.2f} {cpu:>7.2f} {cpu / events * 1e6:>9.0f} "
                     f"{int(fired):>9} {int(found):>8} {peak:>8.0f}"
                 )
 
