@@ -33,7 +33,7 @@ class Auditor:
         return cls(loaded, compiled, get_backend(engine, compiled), Patterns(loaded.patterns))
 
     def audit(self, history: History, as_of: datetime) -> HistoryResult:
-        facts = history_facts(history, self.patterns)
+        facts = history_facts(history, self.patterns, members="member" in self.compiled.fact_types)
         firings = self.backend.run(facts, epoch(as_of))
         findings = build_findings(self.compiled, firings, history)
         return HistoryResult(history.source, history.candidate.name, findings, history)

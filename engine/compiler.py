@@ -36,6 +36,12 @@ END = "$end"
 # garbage read that can kill the process. Every pattern with a join test therefore ends with this
 # join test, which never decides anything (no fact's type is the gate's).
 JOIN_GUARD: dict[str, object] = {"$neq": {"t": {ASOF: "t"}}}
+_REF = re.compile(r"^\s*([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*$")
+
+
+def rank_field(group: tuple[str, ...]) -> str:
+    """The field a backend adds to the facts an `nth` pattern ranks (see ``CompiledPack.ranks``)."""
+    return "rank_by_" + "_".join(group)
 _BAD_DURATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?[A-Za-z]\w*)")
 
 
@@ -81,6 +87,12 @@ class CompiledPack:
     memberships: Mapping[str, lim.Membership] = field(default_factory=dict)
     # The rules of each engine ruleset, when one cannot hold them all (SINK and END go in each).
     partitions: tuple[tuple[str, ...], ...] = ()
+    # fact type -> the field groups its facts are ranked by: within a group (the facts of the type
+    # with the same values of those fields), `rank_field(group)` is the dense rank of `at` (1 for
+    # the earliest time). `nth` joins a fact to the one ranked just before it: one match per fact
+    # where a chain of time comparisons would pair every fact with every earlier one.
+    ranks: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    fact_types: frozenset[str] = frozenset()  # every fact type a pattern matches
 
     def parts(self) -> tuple[tuple[str, ...], ...]:
         """The rules of each engine ruleset: ``partitions``, or all rules in one when
@@ -115,6 +127,8 @@ class _Compiler:
         self.fields: dict[str, set[str]] = {k: set(v) | {"ev"} for k, v in FACT_FIELDS.items()}
         for d in pack.derivations:
             self.fields.setdefault(d.fact, {"ev"}).update(d.set)
+        self.ranks: dict[str, set[tuple[str, ...]]] = {}
+        self.fact_types: set[str] = set()
 
     def error(self, loc: Location, message: str) -> None:
         self.problems.append(
@@ -192,8 +206,12 @@ class _Compiler:
                         aliases=tuple(a for a in scope if a != ASOF),
                     )
         # Facts that no rule matches would make durable_rules raise MessageNotHandledException;
-        # this rule takes every fact and can never fire (its first pattern matches nothing).
-        ruleset[SINK] = {"all": [{"g": {"t": "$never"}}, {"s": {"$ex": {"t": 1}}}]}
+        # this rule takes every fact and can never fire (its first pattern matches nothing). Its
+        # joins are never evaluated: they spread the facts over durable_rules' hash buckets, since
+        # storing a fact walks every fact stored with the same hash (one bucket for all facts was
+        # quadratic in their number: 20,000 facts took 6 s). Every fact has `t` and `ev`.
+        spread = [{name: {"g": name}} for name in ("t", "ev")]
+        ruleset[SINK] = {"all": [{"g": {"t": "$never"}}, {"s": {"$and": [{"$ex": {"t": 1}}, *spread, JOIN_GUARD]}}]}
         # durable_rules never initialises a new session's action context: deleting a session in
         # which no action ever ran frees a garbage pointer (seen: "free(): invalid pointer",
         # segfaults). This rule fires once on the last gate of every history, so every session
@@ -202,9 +220,18 @@ class _Compiler:
         partitions = self.partition(ruleset)
         if self.problems:
             raise InputError(self.problems)
-        digest = hashlib.sha256(json.dumps(ruleset, sort_keys=True).encode()).hexdigest()[:12]
+        ranks = {fact: tuple(sorted(groups)) for fact, groups in sorted(self.ranks.items())}
+        digest = hashlib.sha256(json.dumps([ruleset, ranks], sort_keys=True).encode()).hexdigest()[:12]
         return CompiledPack(
-            self.pack, f"{self.pack.name}-{digest}", final, ruleset, rules, dict(self.memberships), partitions
+            self.pack,
+            f"{self.pack.name}-{digest}",
+            final,
+            ruleset,
+            rules,
+            dict(self.memberships),
+            partitions,
+            ranks,
+            frozenset(self.fact_types),
         )
 
     def partition(self, ruleset: Mapping[str, Mapping[str, object]]) -> tuple[tuple[str, ...], ...]:
@@ -289,14 +316,20 @@ class _Compiler:
                     _at(p.loc, "/as#key" if p.alias else "/nth#key"),
                     "a `none` pattern matches nothing, so it cannot have `as` or `nth`",
                 )
+            self.fact_types.add(p.fact)
             alias = p.alias or f"_{index}"
             if alias in scope or alias in rename:
                 self.error(_at(p.loc, "/as"), f"the name {alias!r} is already used in this condition")
             count = self.nth(p, scope, rename) if p.nth else 1
             names = [alias] if count == 1 else [f"{alias}__{k}" for k in range(1, count + 1)]
+            group = self.rank_group(p, scope, rename) if count > 1 else None
             for k, name in enumerate(names):
                 tests = self.tests(p, scope, rename)
-                if k > 0:
+                if k > 0 and group is not None:
+                    # the fact ranked just after the previous one of the chain, in its group
+                    ranked = rank_field(group)
+                    tests.insert(0, {ranked: {"$add": {"$l": {names[k - 1]: ranked}, "$r": 1}}})
+                elif k > 0:
                     tests.insert(len([t for t in tests if "$or" not in t]), {"$gt": {"at": {names[k - 1]: "at"}}})
                 if any(_joins(test, scope) for test in tests):
                     tests.append(JOIN_GUARD)
@@ -310,6 +343,29 @@ class _Compiler:
         if len(self.problems) > before:
             return None
         return out, scope, rename
+
+    def rank_group(self, p: Pattern, scope: list[str], rename: dict[str, str]) -> tuple[str, ...] | None:
+        """The fields an `nth` pattern's facts are ranked by, when ranks can replace time comparisons.
+
+        A chain of N facts with strictly increasing times, each passing the pattern's tests, exists
+        exactly when one exists of facts ranked one after the other in the group, provided the
+        group holds exactly the facts that the tests let through together: the tests may only join
+        fields to earlier matches by equality (the group) and bound `at` (an interval of ranks).
+        Any other test (a literal, `not`, `in`...) keeps the time comparisons.
+        """
+        group: list[str] = []
+        for w in p.where:
+            if w.field == "at" and w.op in COMPARISONS:
+                continue
+            ref = _REF.match(str(w.value)) if w.op == "eq" and w.is_expr else None
+            if ref is None or ref.group(1) not in [*scope, *rename] or w.field == "at":
+                return None
+            group.append(w.field)
+        if p.fact in FACT_FIELDS and any(d.fact == p.fact for d in self.pack.derivations):
+            return None  # both prepared and derived: no single moment when all of them are known
+        key = tuple(sorted(group))
+        self.ranks.setdefault(p.fact, set()).add(key)
+        return key
 
     def nth(self, p: Pattern, scope: list[str], rename: dict[str, str]) -> int:
         value = self.expression(p.nth or "", scope, rename, _at(p.loc, "/nth"), "nth")

@@ -157,3 +157,28 @@ def test_histories_that_crashed_the_engine_now_audit() -> None:
     done = subprocess.run([followup, "audit", *files, "--as-of", "2026-11-25T12:00Z", "--jobs", "1", "--format", "json"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode in (0, 1), done.stderr
+
+
+def test_a_ruleset_of_only_the_sink_and_the_end_runs() -> None:
+    """The `$sink` rule joins on `ev`; a gate without `ev` made durable_rules free memory twice and
+    abort the process. Gates carry `ev` now: this ruleset (what a split pack's trial builds) runs."""
+    import dataclasses
+
+    from followup.backends.durable import DurableBackend
+    from followup.compiler import END, SINK, compile_pack
+    from followup.pack import load_pack
+
+    whole = compile_pack(load_pack("interview-follow-up"))
+    bare = dataclasses.replace(
+        whole,
+        name=whole.name + "-bare",
+        ruleset={SINK: whole.ruleset[SINK], END: whole.ruleset[END]},
+        rules={},
+        partitions=(),
+    )
+    backend = DurableBackend(bare)
+    try:
+        facts = [{"t": "interview", "ev": "i1", "key": "i1", "at": 1}, {"t": "email", "ev": "e1", "key": "e1", "at": 2}]
+        assert backend.run(facts, 5) == []
+    finally:
+        backend.close()

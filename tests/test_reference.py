@@ -339,7 +339,7 @@ def test_earlier_gates_stay_in_the_pool(base: CompiledPack) -> None:
     """As in a durable_rules session, the gate of stratum 1 is still there at stratum 2."""
     compiled = pack(base, {"r": (2, "violation", [{"g": {"$and": [{"t": GATE}, {"n": 1}]}}])})
     (firing,) = run(compiled, [])
-    assert firing[1]["g"] == {"t": GATE, "n": 1, "at": AS_OF}
+    assert firing[1]["g"] == {"t": GATE, "n": 1, "at": AS_OF, "ev": ""}
 
 
 # -- what the evaluator refuses ---------------------------------------------------------------------

@@ -17,8 +17,8 @@ import orjson
 from ..compiler import END, FLAG_FIELDS, SINK, CompiledPack
 from ..errors import FollowupError
 from ..expr import ExprError
-from ..facts import FACT_FIELDS, GATE
-from . import Fact, Firing, base_facts, derived_fact, fact_key
+from ..facts import FACT_FIELDS
+from . import Fact, Firing, base_facts, derived_fact, fact_key, gate, release
 
 _NOT_HANDLED, _OBSERVED = 1, 2  # result codes of the C engine's assert calls
 
@@ -94,10 +94,10 @@ class DurableBackend:
         seen: set[tuple[tuple[str, object], ...]] = set()
         # Base facts are distinct by construction; each stratum's gate goes last in the same
         # batch as the facts it must see (durable_rules handles a batch in order).
-        batch: list[Fact] = list(base_facts(compiled, facts))
+        batch, held = release(compiled, 0, base_facts(compiled, facts))
         try:
             for stratum in range(1, compiled.strata + 1):
-                batch.append({"t": GATE, "n": stratum, "at": as_of})
+                batch.append(gate(stratum, as_of))
                 firings = [firing for handle in self._handles for firing in self._assert(handle, batch)]
                 batch = []
                 for firing in firings:
@@ -112,6 +112,7 @@ class DurableBackend:
                     if key not in seen:  # durable_rules refuses an identical fact twice
                         seen.add(key)
                         batch.append(fact)
+                batch, held = release(compiled, stratum, held + batch)
         finally:
             for handle in self._handles:
                 engine.delete_state(handle, "0")

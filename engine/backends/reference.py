@@ -30,7 +30,7 @@ from typing import Final
 from ..compiler import CompiledPack
 from ..errors import FollowupError
 from ..facts import GATE
-from . import Fact, Firing, base_facts, derived_fact, fact_key
+from . import Fact, Firing, base_facts, derived_fact, fact_key, gate, release
 
 NOT_SUFFIX: Final = "$not"
 _COMPARE: Final[Mapping[str, Callable[[float, float], bool]]] = {
@@ -275,7 +275,7 @@ class Pattern:
     fact_type: str | None  # the literal `t` it requires (None: a fact of any type)
     alpha: tuple[Test, ...]  # tests on the fact alone: run first, once per fact and stratum
     beta: tuple[Test, ...]  # tests that use bound facts: run after, in order
-    join: Eq | None  # the first beta test, when it is an equality join: answered by an index
+    joins: tuple[Eq, ...]  # the leading equality joins of the beta tests: answered by one index
     alpha_key: int  # the same for patterns with the same type and alpha tests (they share a cache)
 
     def passes_alpha(self, fact: Fact) -> bool:
@@ -300,11 +300,21 @@ def parse_pattern(raw: object, where: str) -> Pattern:
     )
     alpha = tuple(t for t in tests if not _refs(t))
     beta = tuple(t for t in tests if _refs(t))
-    # Only the first beta test may be answered by an index: a later one must not spare a candidate
-    # an earlier test would have failed loudly on (a missing field, see _resolve).
-    join = beta[0] if beta and isinstance(beta[0], Eq) and isinstance(beta[0].value, Ref) else None
+    # Only leading beta tests may be answered by an index: a later one must not spare a candidate
+    # an earlier test would have failed loudly on (a missing field, see _resolve). An equality with
+    # a field of a bound fact never fails loudly, so all of those in a row are indexed together;
+    # one whose value is arithmetic may, so it is indexed only first and alone.
+    joins: list[Eq] = []
+    for test in beta:
+        if not (isinstance(test, Eq) and isinstance(test.value, Ref | Arith)):
+            break
+        if isinstance(test.value, Arith):
+            if not joins:
+                joins.append(test)
+            break
+        joins.append(test)
     alpha_key = _ALPHA_KEYS.setdefault((fact_type, alpha), len(_ALPHA_KEYS))
-    return Pattern(alias, negated, fact_type, alpha, beta, join, alpha_key)
+    return Pattern(alias, negated, fact_type, alpha, beta, tuple(joins), alpha_key)
 
 
 _ALPHA_KEYS: dict[tuple[str | None, tuple[Test, ...]], int] = {}  # interned: ints hash fast
@@ -321,14 +331,14 @@ class Rule:
 class FactPool:
     """The facts a stratum sees, with caches that adding a fact of a type clears for that type.
 
-    Cached: the facts that pass a set of alpha tests, and, for an equality join, those facts by the
-    value of the joined field.
+    Cached: the facts that pass a set of alpha tests, and, for equality joins, those facts by the
+    values of the joined fields.
     """
 
     facts: list[Fact] = field(default_factory=list)
     by_type: dict[str | None, list[int]] = field(default_factory=lambda: defaultdict(list))
     _alpha: dict[tuple[str | None, int], list[int]] = field(default_factory=dict)
-    _joins: dict[tuple[str | None, int, str], dict[Hashable, list[int]]] = field(default_factory=dict)
+    _joins: dict[tuple[str | None, int, tuple[str, ...]], dict[Hashable, list[int]]] = field(default_factory=dict)
 
     def add(self, fact: Fact) -> None:
         index = len(self.facts)
@@ -355,18 +365,19 @@ class FactPool:
             self._alpha[key] = found
         return found
 
-    def joined(self, pattern: Pattern, join: Eq, value: object) -> Sequence[int] | None:
-        """The facts passing the alpha tests whose ``join.field`` may equal ``value`` (None: no index)."""
-        wanted = _index_key(value)
-        if wanted is None:
+    def joined(self, pattern: Pattern, values: Sequence[object]) -> Sequence[int] | None:
+        """The facts passing the alpha tests whose joined fields may equal ``values`` (None: no index)."""
+        wanted = tuple(_index_key(v) for v in values)
+        if None in wanted:
             return None
-        key = (pattern.fact_type, pattern.alpha_key, join.field)
+        fields = tuple(join.field for join in pattern.joins)
+        key = (pattern.fact_type, pattern.alpha_key, fields)
         table = self._joins.get(key)
         if table is None:
             table = defaultdict(list)
             for i in self.alpha(pattern):
-                own = _index_key(self.facts[i].get(join.field, MISSING))
-                if own is not None:
+                own = tuple(_index_key(self.facts[i].get(name, MISSING)) for name in fields)
+                if None not in own:
                     table[own].append(i)
             self._joins[key] = table
         return table.get(wanted, ())
@@ -374,12 +385,14 @@ class FactPool:
 
 def _candidates(pattern: Pattern, pool: FactPool, bindings: Bindings) -> Sequence[int]:
     """Facts worth testing against ``pattern``'s beta tests: they pass its alpha tests."""
-    join = pattern.join
-    if join is not None:
-        value = _resolve(join.value, bindings, strict=False)
-        if value is MISSING:
+    if pattern.joins:
+        try:
+            values = [_resolve(join.value, bindings, strict=False) for join in pattern.joins]
+        except EvaluationError:  # arithmetic on a missing field: let the candidates' own test fail
+            return pool.alpha(pattern)
+        if MISSING in values:
             return ()  # an equality with a missing field matches nothing
-        found = pool.joined(pattern, join, value)
+        found = pool.joined(pattern, values)
         if found is not None:
             return found
     return pool.alpha(pattern)
@@ -492,10 +505,11 @@ class ReferenceBackend:
                 seen.add(key)
                 pool.add(fact)
 
-        for fact in base_facts(compiled, facts):
+        ready, held = release(compiled, 0, base_facts(compiled, facts))
+        for fact in ready:
             add(fact)
         for stratum in range(1, compiled.strata + 1):
-            add({"t": GATE, "n": stratum, "at": as_of})
+            add(gate(stratum, as_of))
             derived: list[Fact] = []
             for rule in self._strata.get(stratum, ()):
                 meaning = compiled.rules[rule.name]
@@ -505,7 +519,8 @@ class ReferenceBackend:
                         derived.append(derived_fact(compiled, firing))
                     else:
                         found.append(firing)
-            for fact in derived:  # seen only by the strata after this one
+            ready, held = release(compiled, stratum, held + derived)
+            for fact in ready:  # seen only by the strata after this one
                 add(fact)
         return found
 
