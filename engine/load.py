@@ -21,7 +21,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -407,11 +407,11 @@ class Source:
     format: Format = "yaml"
 
 
-def iter_sources(paths: Sequence[str]) -> Iterator[Source]:
+def iter_sources(paths: Sequence[str], skip: Callable[[str], bool] | None = None) -> Iterator[Source]:
     """Every history named by ``paths``: files, directories (recursively) or ``-`` for stdin.
 
     Never raises for a bad path: the Source carries the problem instead, so one unreadable file
-    does not hide the others.
+    does not hide the others. ``skip`` leaves out files found in a directory (the run's own reports).
     """
     for path in paths:
         if path == "-":
@@ -419,6 +419,8 @@ def iter_sources(paths: Sequence[str]) -> Iterator[Source]:
         elif os.path.isdir(path):
             found = False
             for file in _walk(path):
+                if skip is not None and skip(file):
+                    continue
                 found = True
                 yield from _file_sources(file)
             if not found:
