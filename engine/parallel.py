@@ -195,6 +195,8 @@ def _start_worker(setup: WorkerSetup, parent: int) -> None:
     # Ctrl-C reaches the whole process group: the parent stops the pool; workers must not print
     # tracebacks of their own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by _submit while this process started
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     tune_allocator()
     _worker = (Auditor.for_pack(setup.pack, setup.engine), setup)
     gc.freeze()  # the pack and the modules stay for good: no collection needs to scan them
@@ -252,6 +254,19 @@ def _pool(setup: WorkerSetup, workers: int, context: SpawnContext) -> ProcessPoo
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(setup, os.getpid()))
 
 
+def _submit(pool: ProcessPoolExecutor, chunk: list[Source]) -> Future[list[HistoryResult | _Failed]]:
+    """``pool.submit``, which may start a worker: with SIGINT blocked meanwhile, so that a Ctrl-C
+    (sent to the whole process group) cannot hit a worker before it ignores SIGINT and make it
+    print a traceback. The parent handles the Ctrl-C as soon as the worker is started."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        return pool.submit(_audit_chunk, chunk)
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return pool.submit(_audit_chunk, chunk)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 def _kill(pool: ProcessPoolExecutor) -> None:
     """Stop a pool's workers now: running chunks are abandoned (an early exit, a signal)."""
     for process in list((pool._processes or {}).values()):
@@ -290,7 +305,7 @@ def _run_pool(
                 if chunk is None:
                     break
                 try:
-                    pending.append(_InFlight(pool.submit(_audit_chunk, chunk), chunk))
+                    pending.append(_InFlight(_submit(pool, chunk), chunk))
                 except BrokenProcessPool:
                     pending.append(_InFlight(None, chunk))
                     return list(pending)
@@ -338,7 +353,7 @@ def _reaudit(setup: WorkerSetup, context: SpawnContext, unfinished: list[_InFlig
             if pool is None:
                 pool = lanes[lane] = _pool(setup, 1, context)
             try:
-                return pool.submit(_audit_chunk, [source])
+                return _submit(pool, [source])
             except BrokenProcessPool:
                 pool.shutdown(wait=True)
                 lanes[lane] = None

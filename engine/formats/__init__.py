@@ -126,7 +126,8 @@ def report_file(path: str) -> Iterator[TextIO]:
                 yield direct
             return
     folder, name = os.path.split(target)
-    fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder or ".")
+    # Shortened so that the temporary name stays within the usual 255-byte limit of a file name.
+    fd, temporary = tempfile.mkstemp(prefix=f".{name[:200]}.", suffix=".tmp", dir=folder or ".")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             yield out
