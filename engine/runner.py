@@ -6,7 +6,6 @@ import contextlib
 import itertools
 import os
 import signal
-import stat
 import sys
 import threading
 import time
@@ -22,6 +21,7 @@ from .errors import InputError, Problem
 from .formats import Context, Formatter, Summary, formatter, report_file
 from .load import Source, iter_sources
 from .model import HistoryResult
+from .outputs import conflict, walk_skip
 from .parallel import (
     SMALL_BATCH,
     WorkerCrashed,
@@ -201,75 +201,6 @@ def _each(reports: Sequence[_Report], action: Callable[[Formatter], None]) -> No
             raise _WriteFailed(report.name, report.path, exc) from None
 
 
-def _identity(path: str) -> tuple[int, int] | None:
-    """Device and inode of a regular file (what makes two names one file), else None."""
-    try:
-        status = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return (status.st_dev, status.st_ino) if stat.S_ISREG(status.st_mode) else None
-
-
-def _same_file(a: str, b: str) -> bool:
-    first, second = _identity(a), _identity(b)
-    if first is not None or second is not None:
-        return first == second
-    # Neither exists yet (or neither is a regular file): compare where the names lead.
-    return not os.path.exists(a) and os.path.realpath(a) == os.path.realpath(b)
-
-
-def _conflict(options: AuditOptions, stdin: int | None) -> str | None:
-    """Why the outputs cannot be written without destroying an input or each other, or None."""
-    targets = [(options.format, options.output), *options.reports]
-    labels = [f"-o {path}" if i == 0 else f"--report {name}={path}" for i, (name, path) in enumerate(targets)]
-    files = [(label, path) for label, (_, path) in zip(labels, targets, strict=True) if path not in (None, "-")]
-    to_stdout = [label for label, (_, path) in zip(labels, targets, strict=True) if path == "-"]
-    if options.output in (None, "-") and any(path == "-" for _, path in options.reports):
-        to_stdout.insert(0, f"--format {options.format} (standard output)")
-    if len(to_stdout) > 1:
-        return f"{to_stdout[0]} and {to_stdout[1]} both write to standard output; give each report its own file"
-    for i, (label, path) in enumerate(files):
-        for other_label, other in files[:i]:
-            if _same_file(other, path):
-                return f"{other_label} and {label} write to the same file; give each report its own file"
-    inputs = [(f"history {path}", path) for path in options.paths if path != "-"]
-    if os.path.isfile(options.pack):
-        inputs.append((f"--pack {options.pack}", options.pack))
-    if options.waivers is not None:
-        inputs.append((f"--waivers {options.waivers}", options.waivers))
-    for label, path in files:
-        mine = _identity(path)
-        if mine is None:
-            continue
-        for input_label, input_path in inputs:
-            if _identity(input_path) == mine:
-                return f"{label} would overwrite the input {input_label}; write the report to another file"
-        if "-" in options.paths and stdin is not None and _stdin_identity(stdin) == mine:
-            return f"{label} would overwrite the input read from standard input; write the report to another file"
-    return None
-
-
-def _stdin_identity(fd: int) -> tuple[int, int] | None:
-    try:
-        status = os.fstat(fd)
-    except OSError:
-        return None
-    return (status.st_dev, status.st_ino) if stat.S_ISREG(status.st_mode) else None
-
-
-def _walk_skip(options: AuditOptions) -> Callable[[str], bool]:
-    """Files of an audited folder that are reports of this run: never read as histories (an
-    existing report by its inode, one still to be written by its path)."""
-    paths = [p for p in (options.output, *(path for _, path in options.reports)) if p not in (None, "-")]
-    identities = {i for i in map(_identity, paths) if i is not None}
-    names = {os.path.realpath(p) for p in paths}
-
-    def skip(file: str) -> bool:
-        return _identity(file) in identities or os.path.realpath(file) in names
-
-    return skip
-
-
 def _capped_jobs(asked: int | None, err: TextIO) -> int | None:
     cpus = cpu_count()
     if asked is not None and asked > cpus:
@@ -298,12 +229,13 @@ def run_audit(options: AuditOptions, stdout: TextIO | None, stderr: TextIO | Non
     stdin: int | None = None
     with contextlib.suppress(AttributeError, ValueError, OSError):  # no stdin, or not a real file
         stdin = sys.stdin.fileno()
-    problem = _conflict(options, stdin)
+    problem = conflict(options, stdin)
     if problem is not None:
         err.write(f"followup: {problem}\n")
         return EXIT_ERROR
-    if stdout is None and any(path in (None, "-") for path in (options.output, *(p for _, p in options.reports))):
-        err.write(f"followup: cannot write the {options.format} report to {STDOUT}: it is closed\n")
+    to_stdout = [name for name, path in [(options.format, options.output), *options.reports] if path in (None, "-")]
+    if stdout is None and to_stdout:
+        err.write(f"followup: cannot write the {to_stdout[0]} report to {STDOUT}: it is closed\n")
         return EXIT_ERROR
     options = replace(options, jobs=_capped_jobs(options.jobs, err))
     try:
@@ -353,7 +285,7 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
             color = out is stdout and _isatty(stdout)
             context = Context(__version__, auditor.pack, options.as_of, options.fail_on, options.engine, color)
             reports.append(_Report(name, where, out, formatter(name, out, context), file))
-        batch = Batch.open(options.paths, _walk_skip(options))
+        batch = Batch.open(options.paths, walk_skip(options))
         progress = Progress(err, batch.several and _isatty(err))
         summary = Summary()
         _each(reports, lambda w: w.begin())
