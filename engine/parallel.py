@@ -269,7 +269,12 @@ def _submit(pool: ProcessPoolExecutor, chunk: list[Source]) -> Future[list[Histo
 
 def _kill(pool: ProcessPoolExecutor) -> None:
     """Stop a pool's workers now: running chunks are abandoned (an early exit, a signal)."""
-    for process in list((pool._processes or {}).values()):
+    processes = []
+    for _ in range(3):  # the pool's own thread may be changing the table: copy it again
+        with contextlib.suppress(RuntimeError):
+            processes = list((pool._processes or {}).values())
+            break
+    for process in processes:
         with contextlib.suppress(Exception):  # already gone
             process.kill()
 
