@@ -8,7 +8,7 @@ from datetime import datetime
 
 from .backends import Backend, get_backend
 from .compiler import CompiledPack, compile_pack
-from .errors import InputError
+from .errors import FollowupError, InputError, Problem
 from .facts import Patterns, epoch, history_facts
 from .findings import build_findings
 from .history import load_histories
@@ -39,10 +39,34 @@ class Auditor:
         return HistoryResult(history.source, history.candidate.name, findings, history)
 
 
+# How much of an exception's own text a message quotes: enough to recognise it, never a dump.
+FAILURE_EXCERPT = 200
+
+
+def audit_failure(source: str, line: int, exc: Exception) -> Problem:
+    """What an unexpected failure while auditing one history is reported as: an error located at
+    that history, so that the batch goes on (the message says what happened, not where in the code)."""
+    if isinstance(exc, MemoryError):
+        what = "ran out of memory"
+    elif isinstance(exc, RecursionError):
+        what = "the history is nested too deeply to audit (RecursionError)"
+    else:
+        text = " ".join(str(exc).split())
+        if len(text) > FAILURE_EXCERPT:
+            text = text[:FAILURE_EXCERPT] + "..."
+        what = text if isinstance(exc, FollowupError) else f"internal error: {type(exc).__name__}: {text}"
+    return Problem(source, line, 1, f"cannot audit this history: {what}; it is left out, the others are reported")
+
+
 def audit_paths(auditor: Auditor, paths: Sequence[str], as_of: datetime) -> Iterator[HistoryResult | InputError]:
     """Audit every history under ``paths`` in order; a bad history yields its InputError."""
     for item in load_histories(paths, as_of):
         if isinstance(item, InputError):
             yield item
-        else:
-            yield auditor.audit(item, as_of)
+            continue
+        outcome: HistoryResult | InputError
+        try:
+            outcome = auditor.audit(item, as_of)
+        except Exception as exc:  # one history never ends the batch (see audit_failure)
+            outcome = InputError([audit_failure(item.source, max(item.line, 1), exc)])
+        yield outcome

@@ -52,7 +52,10 @@ def _warn_on_stderr(problem: Problem) -> None:
 
 
 def iter_sources(
-    paths: Sequence[str], max_size: int = DEFAULT_MAX_SIZE, warn: Warn | None = None
+    paths: Sequence[str],
+    max_size: int = DEFAULT_MAX_SIZE,
+    warn: Warn | None = None,
+    skip: Callable[[str], bool] | None = None,
 ) -> Iterator[Source]:
     """Every history named by ``paths``: files, directories (recursively) or ``-`` for stdin.
 
@@ -60,7 +63,8 @@ def iter_sources(
     does not hide the others. A folder that cannot be listed is such a problem too. What is
     skipped inside a folder (a named pipe, a device, a link to a folder) is passed to ``warn``
     (default: printed on stderr). A history over ``max_size`` bytes (JSON Lines: a line over it)
-    is a problem, found without reading more than ``max_size + 1`` bytes of it.
+    is a problem, found without reading more than ``max_size + 1`` bytes of it. ``skip`` leaves
+    out files found in a folder (the run's own reports).
     """
     report = warn or _warn_on_stderr
     for path in paths:
@@ -69,6 +73,8 @@ def iter_sources(
         elif os.path.isdir(path):
             found = False
             for file, problem in _walk(path, report):
+                if skip is not None and skip(file):
+                    continue
                 found = True
                 if problem is not None:
                     yield Source(file, None, problem=problem)

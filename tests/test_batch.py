@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from followup.audit import Auditor
 from followup.cli import cli
-from followup.errors import InputError, Problem
+from followup.errors import InputError
 from followup.load import Source
 from followup.model import HistoryResult
 from followup.packmodel import Pack
@@ -282,20 +282,3 @@ def test_parallel_streams_in_order_with_a_bounded_window(default_pack: Pack) -> 
     assert [r.history.line for r in got if isinstance(r, HistoryResult) and r.history] == list(range(1, 101))
     # At most the window of chunks in flight (and the chunk being filled) was read ahead.
     assert read <= 100 + (2 * CHUNKS_IN_FLIGHT_PER_JOB + 1) * max(CHUNK_SIZES)
-
-
-def _die(sources: list[Source]) -> list[HistoryResult | _Failed]:
-    os._exit(3)  # what a crash of the C engine looks like to the pool
-
-
-def test_worker_crash_is_reported_not_hung(default_pack: Pack, monkeypatch: pytest.MonkeyPatch) -> None:
-    from followup import parallel
-
-    monkeypatch.setattr(parallel, "_audit_chunk", _die)
-    setup = WorkerSetup(default_pack, "durable", datetime(2026, 12, 31, 12, tzinfo=UTC))
-    sources = [Source("x.jsonl", "{}", n, None, "jsonl") for n in range(3)]
-    with pytest.raises(parallel.WorkerCrashed) as caught:
-        list(audit_parallel(setup, sources, 2))
-    problem: Problem = caught.value.problem
-    assert (problem.source, problem.line) == ("x.jsonl", 1)
-    assert "worker process died" in problem.message

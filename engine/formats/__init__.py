@@ -1,12 +1,18 @@
 """Report formats: a small registry. Each format streams: ``begin`` once, ``history`` per audited
-history, ``error`` per invalid input, ``end`` with the summary; nothing is kept that need not be."""
+history, ``error`` per invalid input, ``end`` with the summary; nothing is kept that need not be.
+
+Report files are written whole or not at all (:func:`report_file`)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import os
 import re
-from collections.abc import Mapping
+import stat
+import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TextIO
@@ -113,3 +119,60 @@ def formatter(name: str, out: TextIO, context: Context) -> Formatter:
     module = importlib.import_module(f"{__name__}.{FORMATS[name]}")
     made: Formatter = module.Formatter(out, context)
     return made
+
+
+def _umask() -> int:
+    # The only portable way to read the umask is to set it; put it back at once.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def report_file(path: str) -> Iterator[TextIO]:
+    """A report file written whole or not at all.
+
+    The report is written to a hidden temporary file beside ``path`` (``.NAME.XXXXXXXX.tmp``, in
+    the same directory so that the rename cannot cross file systems), synced to disk and renamed
+    over ``path`` only when the block ends normally: until then, and for good if the block fails or
+    the run is stopped, the previous file stays as it was and the temporary file is removed. A
+    symbolic link is followed (its target is replaced, the link kept); the file keeps its mode, or
+    gets the usual one for a new file. A target that is not a regular file (``/dev/null``,
+    ``/dev/stdout``, a named pipe) cannot be replaced: it is written directly.
+    """
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    try:
+        status = os.stat(target)
+    except FileNotFoundError:
+        mode: int | None = None
+    else:
+        mode = stat.S_IMODE(status.st_mode)
+        if not stat.S_ISREG(status.st_mode):
+            with open(target, "w", encoding="utf-8") as direct:
+                yield direct
+            return
+    folder, name = os.path.split(target)
+    # Shortened so that the temporary name stays within the usual 255-byte limit of a file name.
+    fd, temporary = tempfile.mkstemp(prefix=f".{name[:200]}.", suffix=".tmp", dir=folder or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, mode if mode is not None else 0o666 & ~_umask())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _sync_folder(folder or ".")
+
+
+def _sync_folder(folder: str) -> None:
+    """Make the rename itself durable (POSIX); not every platform can open a folder."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
