@@ -33,11 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def stage_breakdown(path: Path) -> dict[str, float]:
     """Seconds per stage of the durable audit of every history in ``path``, in one process."""
-    from followup.audit import Auditor
-    from followup.facts import epoch, history_facts
-    from followup.findings import build_findings
+    from followup.audit import Auditor, build_findings
+    from followup.compile import epoch, history_facts
     from followup.history import read_history
-    from followup.load import iter_sources
+    from followup.io import iter_sources
 
     as_of = datetime.fromisoformat(AS_OF)
     auditor = Auditor.for_pack("interview-follow-up")

@@ -195,7 +195,7 @@ MIXES: dict[str, Callable[[int], Doc]] = {
 def child(path: str, engine: str) -> None:
     """Audit one history file; print seconds, events, firings, findings and peak memory as JSON."""
     from followup.audit import Auditor
-    from followup.errors import InputError
+    from followup.diagnostics import InputError
     from followup.history import load_histories
 
     auditor = Auditor.for_pack("interview-follow-up", engine)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from followup.audit import Auditor
 from followup.backends import get_backend
-from followup.compiler import compile_pack
+from followup.compile import compile_pack
 from followup.history import load_histories
 from followup.model import History
 from followup.pack import load_pack

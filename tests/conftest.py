@@ -12,8 +12,7 @@ from hypothesis import HealthCheck, settings
 from followup.audit import Auditor
 from followup.history import parse_history
 from followup.model import Finding, History
-from followup.pack import load_pack
-from followup.packmodel import Pack
+from followup.pack import Pack, load_pack
 
 settings.register_profile(
     "ci",

@@ -21,12 +21,12 @@ import pytest
 from click.testing import CliRunner
 
 from followup.audit import Auditor
+from followup.audit.parallel import CHUNK_SIZES, CHUNKS_IN_FLIGHT_PER_JOB, WorkerSetup, _Failed, audit_parallel
 from followup.cli import cli
-from followup.errors import InputError
-from followup.load import Source
+from followup.diagnostics import InputError
+from followup.io import Source
 from followup.model import HistoryResult
-from followup.packmodel import Pack
-from followup.parallel import CHUNK_SIZES, CHUNKS_IN_FLIGHT_PER_JOB, WorkerSetup, _Failed, audit_parallel
+from followup.pack import Pack
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2026-12-31T12:00:00+00:00"
@@ -253,7 +253,7 @@ def test_progress_only_on_a_terminal(tmp_path: Path) -> None:
 
 
 def test_results_and_errors_pickle(auditor: Auditor) -> None:
-    from followup.parallel import audit_one
+    from followup.audit.parallel import audit_one
 
     as_of = datetime(2026, 12, 31, 12, tzinfo=UTC)
     good = audit_one(auditor, Source("a.yaml", GOOD_YAML), as_of)

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from followup.compiler import CompiledPack, compile_pack
-from followup.errors import InputError
+from followup.compile import CompiledPack, compile_pack
+from followup.diagnostics import InputError
 from followup.pack import load_pack
 
 HEAD = """pack: tiny
@@ -201,7 +201,7 @@ def test_semantic_errors_are_located_and_suggest(tmp_path: Path, body: str, mess
 
 def test_every_pattern_with_a_join_ends_with_the_guard() -> None:
     """durable_rules reads out of bounds when a deciding join test is last (engine-semantics.md)."""
-    from followup.compiler import _joins
+    from followup.compile.compiler import _joins
 
     compiled = compile_pack(load_pack("interview-follow-up"))
     checked = 0

@@ -32,14 +32,13 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from followup import expr as ex
 from followup.audit import Auditor
 from followup.backends import Backend, Fact, Firing
 from followup.backends.durable import DurableBackend
 from followup.backends.reference import FactPool, ReferenceBackend, RulesetError, matches, parse_rule
-from followup.compiler import CompiledPack, CompiledRule, compile_pack
-from followup.errors import FollowupError
-from followup.facts import GATE, Patterns
+from followup.compile import GATE, CompiledPack, CompiledRule, Patterns, compile_pack
+from followup.compile import expr as ex
+from followup.diagnostics import FollowupError
 from followup.history import parse_history
 from followup.model import Finding
 from followup.pack import load_pack

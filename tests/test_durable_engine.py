@@ -165,7 +165,7 @@ def test_a_ruleset_of_only_the_sink_and_the_end_runs() -> None:
     import dataclasses
 
     from followup.backends.durable import DurableBackend
-    from followup.compiler import END, SINK, compile_pack
+    from followup.compile import END, SINK, compile_pack
     from followup.pack import load_pack
 
     whole = compile_pack(load_pack("interview-follow-up"))

@@ -18,11 +18,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from junitparser import JUnitXml
 
-from followup.errors import UNSAFE, Problem, display_path, printable
-from followup.formats import FORMATS
-from followup.formats.github import escape_data
-from followup.formats.ics import fold
-from followup.formats.markdown import WORD_JOINER, cell
+from followup.diagnostics import UNSAFE, Problem, display_path, printable
+from followup.report import FORMATS
+from followup.report.github import escape_data
+from followup.report.ics import fold
+from followup.report.markdown import WORD_JOINER, cell
 
 FOLLOWUP = str(Path(sys.executable).parent / "followup")
 AS_OF = "2026-11-06T12:00"

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import ROOT
 from followup.audit import Auditor, audit_paths
-from followup.errors import InputError
+from followup.diagnostics import InputError
 
 AS_OF = datetime.fromisoformat("2026-11-25T12:00+00:00")
 

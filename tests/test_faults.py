@@ -21,12 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from followup import parallel
+from followup.audit import parallel
+from followup.audit.parallel import WorkerSetup, _audit_chunk, _Failed, audit_one, audit_parallel, audit_sources
 from followup.backends.durable import EngineError
-from followup.errors import InputError
-from followup.load import Source
+from followup.diagnostics import InputError
+from followup.io import Source
 from followup.model import HistoryResult
-from followup.parallel import WorkerSetup, _audit_chunk, _Failed, audit_one, audit_parallel, audit_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLLOWUP = str(Path(sys.executable).parent / "followup")

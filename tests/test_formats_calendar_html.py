@@ -16,11 +16,11 @@ from click.testing import CliRunner
 
 from conftest import ROOT
 from followup.cli import cli
-from followup.errors import Problem
-from followup.formats import Context, Summary, ics
-from followup.formats import html as html_format
+from followup.diagnostics import Problem
 from followup.model import Candidate, Event, Finding, History, HistoryResult, Person
 from followup.pack import load_pack
+from followup.report import Context, Summary, ics
+from followup.report import html as html_format
 
 AS_OF = "2026-11-13T12:00Z"
 HOSTILE = "<script>alert(1)</script>"

@@ -14,8 +14,8 @@ import yaml
 from click.testing import CliRunner
 
 from followup.cli import cli
-from followup.formats.github import command, escape_data, escape_property
-from followup.formats.markdown import cell
+from followup.report.github import command, escape_data, escape_property
+from followup.report.markdown import cell
 
 # The official SARIF 2.1.0 schema (OASIS, errata 01), vendored unchanged so that the check always runs.
 SARIF_SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"

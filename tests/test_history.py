@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from jsonschema import Draft202012Validator
 
-from followup import history as history_module
-from followup.errors import InputError, Problem
+from followup.diagnostics import InputError, Problem
+from followup.history import check as history_module
 from followup.history import history_schema, load_histories, parse_history
-from followup.load import load_document
+from followup.io import load_document
 from followup.model import History, Person
 
 AS_OF = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -564,7 +564,7 @@ def test_validators_are_built_once() -> None:
 def test_a_mistyped_interview_type_is_one_error_not_a_cascade() -> None:
     from datetime import UTC, datetime
 
-    from followup.errors import InputError
+    from followup.diagnostics import InputError
     from followup.history import parse_history
 
     doc = {

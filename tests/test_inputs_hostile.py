@@ -19,13 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from followup import history as history_module
-from followup.errors import InputError, Problem, excerpt
+from followup.audit import Waiver, Waivers, names_a_file
+from followup.diagnostics import InputError, Problem, excerpt
+from followup.history import check as history_module
 from followup.history import read_history
-from followup.load import MAX_ALIAS_VALUES, load_document
+from followup.io import DEFAULT_MAX_SIZE, MAX_ALIAS_VALUES, Source, iter_sources, load_document, parse_size
 from followup.model import Finding, HistoryResult
-from followup.sources import DEFAULT_MAX_SIZE, Source, iter_sources, parse_size
-from followup.waivers import Waiver, Waivers, names_a_file
 
 FOLLOWUP = str(Path(sys.executable).parent / "followup")
 AS_OF = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from followup.audit import Auditor
-from followup.compiler import compile_pack
-from followup.facts import Patterns, epoch, history_facts
+from followup.compile import Patterns, compile_pack, epoch, history_facts
 from followup.history import parse_history
 from followup.model import Finding
 from followup.pack import load_pack

@@ -8,15 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from followup.errors import InputError, Problem
-from followup.load import (
-    STDIN_NAME,
-    Source,
-    escape_segment,
-    iter_sources,
-    load_document,
-    load_json,
-)
+from followup.diagnostics import InputError, Problem
+from followup.io import STDIN_NAME, Source, escape_segment, iter_sources, load_document, load_json
 
 
 def yaml_problems(text: str) -> list[Problem]:
@@ -317,7 +310,7 @@ def test_missing_stdin_is_a_problem(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_windows_style_path_gets_a_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from followup.load import iter_sources
+    from followup.io import iter_sources
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sub").mkdir()

@@ -17,13 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from followup import enginelimits
 from followup.audit import Auditor
 from followup.backends import get_backend
 from followup.backends.durable import DurableBackend, trial
-from followup.compiler import compile_pack
-from followup.errors import InputError
-from followup.facts import history_facts
+from followup.compile import compile_pack, enginelimits, history_facts
+from followup.diagnostics import InputError
 from followup.history import parse_history
 from followup.model import History
 from followup.pack import MAX_EXTENDS_DEPTH, check_pack, load_pack

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from followup.errors import InputError
-from followup.pack import PackNotFoundError, check_pack, load_pack
-from followup.textpattern import pattern_problem
+from followup.diagnostics import InputError
+from followup.pack import PackNotFoundError, check_pack, load_pack, pattern_problem
 
 # -- text patterns: the regular-expression check --------------------------------------------------
 
@@ -129,7 +128,7 @@ def test_every_key_of_the_pack_schema_is_described_for_editors() -> None:
 
 
 def test_the_language_doc_lists_every_fact_and_field() -> None:
-    from followup.facts import FACT_FIELDS
+    from followup.compile import FACT_FIELDS
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "pack-language.md").read_text()
     for fact, fields in FACT_FIELDS.items():
@@ -139,6 +138,6 @@ def test_the_language_doc_lists_every_fact_and_field() -> None:
 
 @pytest.mark.parametrize(("written", "meant"), [("2 days", "2d"), ("7D", "7d"), ("1 week", "1w"), ("3 hours", "3h")])
 def test_a_spelled_out_duration_gets_its_short_form(written: str, meant: str) -> None:
-    from followup.packparse import duration_hint
+    from followup.pack import duration_hint
 
     assert duration_hint(written).startswith(f"did you mean '{meant}'?")

@@ -9,7 +9,7 @@ import pytest
 
 from followup.audit import Auditor
 from followup.pack import check_pack, load_layers
-from followup.packtest import PackRun, check_boundaries, plan, run_tests, windows
+from followup.pack.testing import PackRun, check_boundaries, plan, run_tests, windows
 
 ROOT = Path(__file__).resolve().parents[1]
 STRICT = str(ROOT / "examples" / "packs" / "strict-agency.yaml")

@@ -14,9 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import make_history
-from followup.facts import Patterns, history_facts
-from followup.pack import load_pack
-from followup.textpattern import PatternError, compile_patterns, pattern_problem, translate
+from followup.compile import Patterns, history_facts
+from followup.pack import PatternError, compile_patterns, load_pack, pattern_problem, translate
 
 FOLLOWUP = str(Path(sys.executable).parent / "followup")
 STAFF_PATTERNS = ["([ā-ž]+)+$", "(.*a)+x", r"(\w*a)+x", "(.*a){10}x"]

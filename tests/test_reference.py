@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 
-from followup import expr as ex
 from followup.backends import Fact, get_backend
 from followup.backends.reference import EvaluationError, ReferenceBackend, RulesetError, same
-from followup.compiler import CompiledPack, CompiledRule, compile_pack
-from followup.facts import GATE
+from followup.compile import GATE, CompiledPack, CompiledRule, compile_pack
+from followup.compile import expr as ex
 from followup.pack import load_pack
 
 AS_OF = 1_000_000

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from followup.audit import Auditor
-from followup.pack import load_pack
-from followup.packmodel import Example, Pack
-from followup.packtest import all_examples, run_example
+from followup.pack import Example, Pack, load_pack
+from followup.pack.testing import all_examples, run_example
 
 PACK = load_pack("interview-follow-up")
 EXAMPLES = list(all_examples(PACK))

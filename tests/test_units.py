@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import make_history
-from followup import expr as ex
-from followup import template as tpl
-from followup.facts import Patterns, history_facts
+from followup.compile import Patterns, history_facts
+from followup.compile import expr as ex
+from followup.compile import template as tpl
 
 
 def test_expressions_parse_resolve_and_compile() -> None:
@@ -114,8 +114,8 @@ def test_unmatched_braces_are_errors(text: str) -> None:
 
 
 def test_yaml_syntax_errors_get_plain_hints() -> None:
-    from followup.errors import InputError
-    from followup.load import load_document
+    from followup.diagnostics import InputError
+    from followup.io import load_document
 
     with pytest.raises(InputError, match="indent with spaces, not tabs"):
         load_document("version: 1\ncandidate:\n\tname: Tom\n", "h.yaml")

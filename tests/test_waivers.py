@@ -14,11 +14,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from followup.audit import parse_waivers, waivers_schema
 from followup.cli import cli
-from followup.errors import InputError
-from followup.load import load_document
-from followup.packmodel import Pack
-from followup.waivers import parse_waivers, waivers_schema
+from followup.diagnostics import InputError
+from followup.io import load_document
+from followup.pack import Pack
 
 AS_OF = "2026-11-06T12:00"
 # Two errors (a late thank-you on e1, a friend request on s1), three warnings, three next steps.

@@ -10,10 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..compiler import CompiledPack, rank_field
-from ..enginelimits import with_memberships
-from ..expr import evaluate
-from ..facts import GATE
+from ..compile.compiler import CompiledPack, rank_field
+from ..compile.enginelimits import with_memberships
+from ..compile.expr import evaluate
+from ..compile.facts import GATE
 
 Fact = Mapping[str, object]
 

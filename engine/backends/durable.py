@@ -14,10 +14,10 @@ from collections.abc import Sequence
 import durable_rules_engine as engine
 import orjson
 
-from ..compiler import END, FLAG_FIELDS, SINK, CompiledPack
-from ..errors import FollowupError
-from ..expr import ExprError
-from ..facts import FACT_FIELDS
+from ..compile.compiler import END, FLAG_FIELDS, SINK, CompiledPack
+from ..compile.expr import ExprError
+from ..compile.facts import FACT_FIELDS
+from ..diagnostics import FollowupError
 from . import Fact, Firing, base_facts, derived_fact, fact_key, gate, release
 
 _NOT_HANDLED, _OBSERVED = 1, 2  # result codes of the C engine's assert calls

@@ -27,9 +27,9 @@ from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from ..compiler import CompiledPack
-from ..errors import FollowupError
-from ..facts import GATE
+from ..compile.compiler import CompiledPack
+from ..compile.facts import GATE
+from ..diagnostics import FollowupError
 from . import Fact, Firing, base_facts, derived_fact, fact_key, gate, release
 
 NOT_SUFFIX: Final = "$not"

@@ -1,0 +1,371 @@
+"""History -> facts: the data the compiled rules match.
+
+Python prepares facts and holds no rule logic: it converts times to epoch seconds, flattens
+recipient lists into one ``to`` fact per recipient, says who belongs to which interview's company,
+resolves the company a reference contact or decision names, and derives text flags with the pack's
+own patterns. Every fact has ``t`` (its type) and ``ev`` (the event ids it stands for); joins use
+``key`` (never ``id``: durable_rules mis-joins on a field named ``id``).
+
+It also states ordering facts: the time of the latest interview before a message or post (at the
+recipient's company, with the recipient, at a company a post names) and of the previous message of
+the same kind to the same person. With them a rule finds "the latest such interview" or "the
+previous such message" by an equality join, one match per fact, instead of pairing every fact
+with every earlier one (quadratic in the length of a history).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+
+from ..model import Event, History
+from ..pack.textpattern import compile_patterns
+
+CONTENT_FLAGS = ("thanks", "interest", "fit", "contact_info")
+
+# The fields of every prepared fact type: what a pack may match (checked by the compiler).
+FACT_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "interview": ("key", "at", "start", "company", "co", "position", "names"),
+    "met": ("interview", "person", "name", "role", "at", "start"),
+    "member": ("interview", "person", "name"),
+    "person": ("person", "name", "role", "company", "co"),
+    "email": (
+        "key",
+        "at",
+        "direction",
+        "about",
+        "purpose",
+        "proofread",
+        "person",
+        "name",
+        "to_names",
+        "subject",
+        *CONTENT_FLAGS,
+    ),
+    "call": ("key", "at", "direction", "about", "purpose", "person", "name", "to_names"),
+    "note": ("key", "at", "about", "to_names"),
+    "to": (
+        "event",
+        "via",
+        "person",
+        "name",
+        "at",
+        "about",
+        "purpose",
+        "co",
+        "previous_at",
+        "met_interview_at",
+        "company_interview_at",
+    ),
+    "received": ("key", "via", "person", "name", "at", "about", "purpose", "co"),
+    "social": ("key", "at", "action", "network", "target", "about", "interview_word", "interview_at"),
+    "mention": ("event", "company", "co", "interview_at"),
+    "reference_contact": ("key", "at", "person", "name", "request", "about", "company", "co"),
+    "reference_check": ("key", "at", "person", "name", "company", "co"),
+    "decision": ("key", "at", "about", "company", "co", "outcome"),
+}
+FACT_DOCS: Mapping[str, str] = {
+    "interview": "an interview; `start` is when the follow-up clock starts (its end, else its start)",
+    "met": "one per person met in an interview",
+    "member": "one per person of an interview's company: everyone met plus everyone whose company is the interview's",
+    "person": "one per person of the history",
+    "email": "an email; content flags from `includes` or from the body via the pack's patterns",
+    "call": "a phone call",
+    "note": "a handwritten note",
+    "to": (
+        "one per recipient of a sent email or call, or of a note (`via` says which); `co` is the recipient's"
+        " company; `previous_at` the time of the previous message with the same `via` and `purpose` to the same"
+        " person; `met_interview_at` / `company_interview_at` the time of the latest interview before it in"
+        " which the recipient was met / at the recipient's company"
+    ),
+    "received": "a received email or call (`person` is who it came from, `co` their company)",
+    "social": (
+        "social-media activity; `interview_word` when the body matches the `interview` pattern;"
+        " `interview_at` the time of the latest interview before it"
+    ),
+    "mention": (
+        "a post or email body that names a company of the history (case-insensitive); `interview_at` the"
+        " time of the latest interview at that company before it"
+    ),
+    "reference_contact": "the candidate contacts a reference; `co` is the company it is about",
+    "reference_check": "the employer contacts a reference",
+    "decision": "the employer's outcome; `co` is the company (given, or that of the interview it is about)",
+}
+GATE = "$gate"
+
+
+def epoch(moment: datetime) -> int | float:
+    value = moment.timestamp()
+    return int(value) if value.is_integer() else value
+
+
+def _fold(text: object) -> str:
+    return str(text).casefold()
+
+
+def _names(names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _ids(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    assert isinstance(value, Iterable)
+    return tuple(dict.fromkeys(str(v) for v in value))  # a repeated recipient is one recipient
+
+
+class Patterns:
+    """The pack's text patterns, compiled once per pack."""
+
+    def __init__(self, patterns: Mapping[str, tuple[str, ...]]) -> None:
+        # RE2, case-insensitive: linear time in the text whatever the pattern (see textpattern).
+        self._compiled = {name: compile_patterns(items) for name, items in patterns.items() if items}
+
+    def matches(self, name: str, text: str) -> bool:
+        pattern = self._compiled.get(name)
+        return pattern is not None and pattern.search(text)
+
+
+def _latest_before(times: Sequence[int | float], at: int | float) -> int | float | None:
+    """The latest of the sorted ``times`` strictly before ``at``."""
+    index = bisect_left(times, at)
+    return times[index - 1] if index else None
+
+
+class _Timeline:
+    """Sorted times that ordering facts are read from: interviews by company, by person met, all;
+    sent messages by (recipient, via, purpose)."""
+
+    def __init__(self, history: History) -> None:
+        by_co: dict[str, list[int | float]] = {}
+        by_met: dict[str, list[int | float]] = {}
+        sent: dict[tuple[str, str, str | None], list[int | float]] = {}
+        every: list[int | float] = []
+        for e in history.events:
+            at = epoch(e.at)
+            if e.type == "interview":
+                every.append(at)
+                by_co.setdefault(_fold(e.get("company")), []).append(at)
+                for pid in _ids(e.get("with")):
+                    by_met.setdefault(pid, []).append(at)
+            elif e.type in ("email", "call", "note") and (e.type == "note" or e.get("direction", "sent") == "sent"):
+                purpose = None if e.type == "note" else str(e.get("purpose", "other"))
+                for pid in _ids(e.get("to")):
+                    sent.setdefault((pid, e.type, purpose), []).append(at)
+        self.by_co = {k: sorted(v) for k, v in by_co.items()}
+        self.by_met = {k: sorted(v) for k, v in by_met.items()}
+        self.sent = {k: sorted(v) for k, v in sent.items()}
+        self.every = sorted(every)
+
+    def interview_at(self, at: int | float, co: str | None = None) -> int | float | None:
+        """The time of the latest interview before ``at`` (at company ``co`` if given)."""
+        return _latest_before(self.every if co is None else self.by_co.get(co, ()), at)
+
+
+def _set_time(fact: dict[str, object], name: str, value: int | float | None) -> None:
+    if value is not None:
+        fact[name] = value
+
+
+def history_facts(history: History, patterns: Patterns, members: bool = True) -> list[dict[str, object]]:
+    """Every base fact of a history, in time order (ties keep file order).
+
+    ``members=False`` leaves out the ``member`` facts (one per person of a company and interview at
+    it: their number is the product of the two), for a pack that never matches them.
+    """
+    people = {p.id: p for p in history.people}
+    interviews = {e.id: e for e in history.events if e.type == "interview"}
+    companies = sorted(
+        {_fold(e.get("company")) for e in interviews.values()} | {_fold(p.company) for p in history.people if p.company}
+    )
+    timeline = _Timeline(history)
+    facts: list[dict[str, object]] = []
+
+    def name(pid: object) -> str:
+        person = people.get(str(pid))
+        return person.name if person else str(pid)
+
+    for p in history.people:
+        fact: dict[str, object] = {"t": "person", "ev": "", "person": p.id, "name": p.name, "role": p.role}
+        if p.company:
+            fact.update(company=p.company, co=_fold(p.company))
+        facts.append(fact)
+
+    for event in history.events:
+        facts.extend(_event_facts(event, history, interviews, companies, patterns, name, timeline, members))
+    return facts
+
+
+def _company_of(event: Event, interviews: Mapping[str, Event]) -> str | None:
+    if event.get("company") is not None:
+        return str(event.get("company"))
+    about = interviews.get(str(event.get("about")))
+    return None if about is None else str(about.get("company"))
+
+
+def _event_facts(
+    event: Event,
+    history: History,
+    interviews: Mapping[str, Event],
+    companies: list[str],
+    patterns: Patterns,
+    name: object,
+    timeline: _Timeline,
+    members: bool,
+) -> list[dict[str, object]]:
+    assert callable(name)
+    at = epoch(event.at)
+    base: dict[str, object] = {"t": event.type, "ev": event.id, "key": event.id, "at": at}
+    about = event.get("about")
+    if about is not None:
+        base["about"] = str(about)
+    out = [base]
+    kind = event.type
+
+    def company_of(pid: object) -> str | None:
+        person = history.person(str(pid))
+        return _fold(person.company) if person and person.company else None
+
+    if kind == "interview":
+        met = _ids(event.get("with"))
+        ends = event.get("ends")
+        start = epoch(ends) if isinstance(ends, datetime) else at
+        company = str(event.get("company"))
+        base.update(start=start, company=company, co=_fold(company), names=_names([name(p) for p in met]))
+        if event.get("position") is not None:
+            base["position"] = str(event.get("position"))
+        for pid in met:
+            person = history.person(pid)
+            out.append(
+                {
+                    "t": "met",
+                    "ev": event.id,
+                    "interview": event.id,
+                    "person": pid,
+                    "name": name(pid),
+                    "role": person.role if person else "other",
+                    "at": at,
+                    "start": start,
+                }
+            )
+        if members:
+            everyone = dict.fromkeys(met)
+            everyone.update(
+                dict.fromkeys(p.id for p in history.people if p.company and _fold(p.company) == _fold(company))
+            )
+            out.extend(
+                {"t": "member", "ev": event.id, "interview": event.id, "person": pid, "name": name(pid)}
+                for pid in everyone
+            )
+    elif kind in ("email", "call", "note"):
+        direction = "sent" if kind == "note" else str(event.get("direction", "sent"))
+        if kind != "note":
+            base.update(direction=direction, purpose=str(event.get("purpose", "other")))
+        if kind == "email":
+            _email_content(base, event, patterns)
+            body = str(event.get("body") or "")
+            if body:
+                out.extend(_mentions(event.id, at, body, companies, timeline))
+        if direction == "sent":
+            recipients = _ids(event.get("to"))
+            base["to_names"] = _names([name(p) for p in recipients])
+            if recipients:
+                base.update(person=recipients[0], name=name(recipients[0]))
+            purpose = None if kind == "note" else str(base["purpose"])
+            for pid in recipients:
+                fact = {
+                    "t": "to",
+                    "ev": event.id,
+                    "event": event.id,
+                    "via": kind,
+                    "person": pid,
+                    "name": name(pid),
+                    "at": at,
+                }
+                if about is not None:
+                    fact["about"] = str(about)
+                if purpose is not None:
+                    fact["purpose"] = purpose
+                co = company_of(pid)
+                if co is not None:
+                    fact["co"] = co
+                    _set_time(fact, "company_interview_at", timeline.interview_at(at, co))
+                _set_time(fact, "previous_at", _latest_before(timeline.sent.get((pid, kind, purpose), ()), at))
+                _set_time(fact, "met_interview_at", _latest_before(timeline.by_met.get(pid, ()), at))
+                out.append(fact)
+        else:
+            sender = event.get("from")
+            if sender is not None:
+                base.update(person=str(sender), name=name(sender))
+                fact = {
+                    "t": "received",
+                    "ev": event.id,
+                    "key": event.id,
+                    "via": kind,
+                    "person": str(sender),
+                    "name": name(sender),
+                    "at": at,
+                    "purpose": base["purpose"],
+                }
+                if about is not None:
+                    fact["about"] = str(about)
+                co = company_of(sender)
+                if co is not None:
+                    fact["co"] = co
+                out.append(fact)
+    elif kind == "social":
+        body = str(event.get("body") or "")
+        base.update(
+            action=str(event.get("action")),
+            network=str(event.get("network", "social media")),
+            interview_word=patterns.matches("interview", body),
+        )
+        if event.get("target") is not None:
+            base["target"] = str(event.get("target"))
+        _set_time(base, "interview_at", timeline.interview_at(at))
+        out.extend(_mentions(event.id, at, body, companies, timeline))
+    elif kind in ("reference_contact", "reference_check"):
+        ref = str(event.get("reference"))
+        base.update(person=ref, name=name(ref))
+        if kind == "reference_contact":
+            base["request"] = str(event.get("request", "heads_up"))
+        named = _company_of(event, interviews)
+        if named is not None:
+            base.update(company=named, co=_fold(named))
+    elif kind == "decision":
+        base["outcome"] = str(event.get("outcome"))
+        named = _company_of(event, interviews)
+        if named is not None:
+            base.update(company=named, co=_fold(named))
+    return out
+
+
+def _email_content(fact: dict[str, object], event: Event, patterns: Patterns) -> None:
+    fact["proofread"] = event.get("proofread_by") is not None
+    if event.get("subject") is not None:
+        fact["subject"] = str(event.get("subject"))
+    includes = event.get("includes")
+    if includes is not None:
+        given = set(_ids(includes))
+        fact.update({flag: flag in given for flag in CONTENT_FLAGS})
+        return
+    text = f"{event.get('subject') or ''}\n{event.get('body') or ''}"
+    fact.update({flag: patterns.matches(flag, text) for flag in CONTENT_FLAGS})
+
+
+def _mentions(
+    event_id: str, at: int | float, body: str, companies: list[str], timeline: _Timeline
+) -> list[dict[str, object]]:
+    folded = body.casefold()
+    out: list[dict[str, object]] = []
+    for co in companies:
+        if co and co in folded:
+            fact: dict[str, object] = {"t": "mention", "ev": event_id, "event": event_id, "company": co, "co": co}
+            _set_time(fact, "interview_at", timeline.interview_at(at, co))
+            out.append(fact)
+    return out

@@ -1,0 +1,129 @@
+"""Frozen model of a rule pack after loading and overlay resolution (before compiling)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..model import Kind, Severity
+
+COMPARISONS: Mapping[str, str] = {
+    "after": "$gt",
+    "before": "$lt",
+    "at_or_after": "$gte",
+    "at_or_before": "$lte",
+}
+
+
+@dataclass(frozen=True)
+class Where:
+    """One test on a field of a matched fact.
+
+    ``op`` is ``eq``, ``not``, ``in``, ``exists`` or a key of COMPARISONS. ``value`` is a literal
+    (``eq``/``not``/``in``/``exists``) or the text of an expression when ``is_expr`` is set.
+    """
+
+    field: str
+    op: str
+    value: object
+    is_expr: bool = False
+
+
+@dataclass(frozen=True)
+class Location:
+    source: str
+    line: int
+    column: int
+    pointer: str = ""
+
+
+@dataclass(frozen=True)
+class Pattern:
+    fact: str
+    alias: str | None
+    negated: bool
+    where: tuple[Where, ...]
+    nth: str | None = None  # expression: match the N-th such fact in time order
+    loc: Location = Location("", 0, 0)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One outcome of a rule (a violation or a next step) and the conditions that produce it."""
+
+    kind: Kind
+    branches: tuple[tuple[Pattern, ...], ...]  # any one branch suffices
+    subject: str
+    person: str | None
+    due: str | None
+    message: str
+    loc: Location = Location("", 0, 0)
+
+
+@dataclass(frozen=True)
+class Example:
+    name: str
+    as_of: str
+    history: Mapping[str, object]
+    expect: tuple[Mapping[str, object], ...]
+    expect_not: tuple[Mapping[str, object], ...]
+    rule: str | None
+    loc: Location = Location("", 0, 0)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    rationale: str
+    severity: Severity
+    checks: tuple[Check, ...]
+    examples: tuple[Example, ...] = ()
+    enabled: bool = True
+    loc: Location = Location("", 0, 0)
+    # Where each of the rule's values came from (pack name per key), for `pack show`.
+    origin: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def kinds(self) -> tuple[Kind, ...]:
+        return tuple(c.kind for c in self.checks)
+
+
+@dataclass(frozen=True)
+class Derivation:
+    fact: str
+    description: str
+    when: tuple[Pattern, ...]
+    set: Mapping[str, str]
+    loc: Location = Location("", 0, 0)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    value: int | float | str
+    seconds: int | float  # the value as a number (durations in seconds)
+    description: str = ""
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class Pack:
+    name: str
+    version: str
+    description: str
+    source: str
+    params: Mapping[str, Param]
+    patterns: Mapping[str, tuple[str, ...]]
+    derivations: tuple[Derivation, ...]
+    rules: tuple[Rule, ...]
+    examples_base: Mapping[str, object] = field(default_factory=dict)
+    extends: tuple[str, ...] = ()  # the chain of packs this one builds on, nearest first
+    tests: tuple[Example, ...] = ()  # tests from sibling *.tests.yaml files
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    @property
+    def active_rules(self) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.enabled)
