@@ -39,10 +39,6 @@ class InputError(FollowupError):
         return (InputError, (self.problems,))
 
 
-class UsageError(FollowupError):
-    """The command line asks for something that cannot be done (exit 2)."""
-
-
 # Never printed raw to a terminal or a CI log: C0 and C1 controls (CR and LF would start a line a
 # CI runner reads as a command, ESC starts terminal escape codes), DEL, the Unicode line and
 # paragraph separators, the bidi embeddings, overrides and isolates that reorder what a reader

@@ -45,7 +45,7 @@ from multiprocessing.context import SpawnContext
 
 from ..diagnostics import FollowupError, InputError, Problem
 from ..history.check import read_history
-from ..io.load import Source
+from ..io.sources import Source
 from ..model import Event, HistoryResult
 from ..pack.model import Pack
 from .auditor import Auditor, audit_failure

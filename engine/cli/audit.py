@@ -330,5 +330,3 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
         return EXIT_ERROR
     return EXIT_FAIL if summary.failing else EXIT_OK
 
-
-__all__ = ["EXIT_ERROR", "EXIT_FAIL", "EXIT_OK", "AuditOptions", "run_audit"]

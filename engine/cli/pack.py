@@ -16,7 +16,7 @@ import click
 
 from ..audit.auditor import Auditor
 from ..diagnostics import Problem
-from ..pack.docs import KIND_WORDS, condition_lines, docs_markdown, explain_text, show_text
+from ..pack.docs import KIND_WORDS, docs_markdown, explain_text, show_text
 from ..pack.load import (
     DEFAULT_PACK,
     PackCheck,
@@ -238,5 +238,3 @@ def explain(rule_id: str, ref: str) -> None:
         raise click.UsageError(f"no rule {rule_id!r} in pack {p.name!r}{tip}")
     click.echo(explain_text(p, rule, ref))
 
-
-__all__ = ["condition_lines", "explain", "pack"]

@@ -27,14 +27,8 @@ import yaml
 from ..diagnostics import InputError, Problem, excerpt, shorten
 
 # Reading files, folders and stdin moved to `sources`; these names stay importable from here.
-from .sources import STDIN_NAME, Source, iter_sources
 
 Positions = dict[str, tuple[int, int]]
-
-__all__ = [
-    "MAX_ALIAS_VALUES", "MAX_DEPTH", "STDIN_NAME", "Positions", "Source", "escape_segment", "iter_sources",
-    "load_document", "load_json", "load_json_line", "position",
-]  # fmt: skip
 
 # Deeper than any real history; keeps later recursive steps (JSON Schema) far from the stack limit.
 MAX_DEPTH = 200
@@ -384,9 +378,6 @@ def load_json(text: str, source: str, line_offset: int = 0) -> tuple[object, Pos
     if problems:
         raise InputError(problems)
     return data, positions
-
-
-load_json_line = load_json
 
 
 def _json_positions(text: str, source: str, line_offset: int) -> tuple[Positions, list[Problem]]:

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import InputError, Problem
 from ..io.load import Positions, load_document, position
-from .examples import check_examples, example_history, example_positions, parse_example_time
+from .examples import check_examples
 from .model import Example, Pack
-from .overlay import OVERRIDABLE, expression_names, overlay_pack, params_used, rule_param_names
-from .parse import DURATION_HINT, ENUM_FIELDS, PATTERN_NAMES, VIA_VALUES, Parser
-from .schema import pack_schema, prune_invalid, schema_problems
+from .overlay import overlay_pack
+from .parse import Parser
+from .schema import prune_invalid, schema_problems
 
 if TYPE_CHECKING:
     from ..compile.compiler import CompiledPack
@@ -392,36 +392,3 @@ def _base_source(source: str, ref: str) -> str:
 def _sibling_source(source: str, name: str) -> str:
     folder = os.path.dirname(source)
     return f"{folder}/{name}" if folder else name
-
-
-_position = position  # the name other modules used before
-
-__all__ = [  # the names other modules import from here; each step's own module defines them
-    "DEFAULT_PACK",
-    "DURATION_HINT",
-    "ENUM_FIELDS",
-    "OVERRIDABLE",
-    "PACK_SUFFIXES",
-    "PATTERN_NAMES",
-    "TESTS_SUFFIX",
-    "VIA_VALUES",
-    "PackCheck",
-    "PackNotFoundError",
-    "builtin_packs",
-    "check_pack",
-    "example_history",
-    "example_positions",
-    "expression_names",
-    "is_tests_file",
-    "load_layers",
-    "load_pack",
-    "pack_of_tests_file",
-    "pack_schema",
-    "params_used",
-    "parse_example_time",
-    "position",
-    "resolve_pack_path",
-    "rule_param_names",
-    "schema_problems",
-    "tests_path",
-]

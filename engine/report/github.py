@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from ..compile.template import format_time
 from ..diagnostics import UNSAFE, Problem, display_path, escape_controls
-from ..io.load import STDIN_NAME
+from ..io.sources import STDIN_NAME
 from ..model import Finding, HistoryResult
 from . import Context, Summary
 from .sarif import source_path, subject_position

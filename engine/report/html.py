@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TextIO
@@ -893,5 +893,3 @@ class HistorySection:
         return (f'<details class="events"><summary>Event log ({len(self.events)})</summary>'
                 f'<ol class="event-list">{"".join(items)}</ol></details>')
 
-
-__all__: Sequence[str] = ["Formatter", "esc"]

@@ -616,21 +616,3 @@ def _shift(
                     event[key] = (parse_time(str(event[key]), tz) + delta).isoformat()
     return out, as_of
 
-
-__all__ = [
-    "BoundaryResult",
-    "Case",
-    "CaseResult",
-    "Coverage",
-    "ExampleResult",
-    "PackRun",
-    "Window",
-    "all_examples",
-    "behaviour",
-    "check_boundaries",
-    "matches",
-    "plan",
-    "run_example",
-    "run_tests",
-    "windows",
-]
