@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from followup import diagnostics
 from followup.audit import Waiver, Waivers, names_a_file
 from followup.diagnostics import InputError, Problem, excerpt
-from followup.history import check as history_module
 from followup.history import read_history
 from followup.io import DEFAULT_MAX_SIZE, MAX_ALIAS_VALUES, Source, iter_sources, load_document, parse_size
 from followup.model import Finding, HistoryResult
@@ -493,7 +493,7 @@ def test_2000_unknown_ids_among_2000_people_still_get_typo_suggestions() -> None
 
 
 def test_suggestions_stop_when_the_budget_is_spent(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(history_module, "SUGGESTION_BUDGET", 25)
+    monkeypatch.setattr(diagnostics, "SUGGESTION_BUDGET", 25)
     found = problems_of(many_people(10, ["persn-0001", "persn-0002", "persn-0003", "persn-0004"]))
     hints = ["did you mean" in p.message for p in found]
     assert hints == [True, True, False, False]  # 10 options compared per word: 2 words fit in 25

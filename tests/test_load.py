@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from followup.diagnostics import InputError, Problem
-from followup.io import STDIN_NAME, Source, escape_segment, iter_sources, load_document, load_json
+from followup.diagnostics import InputError, Problem, escape_segment
+from followup.io import STDIN_NAME, Source, iter_sources, load_document, load_json
 
 
 def yaml_problems(text: str) -> list[Problem]:

@@ -18,21 +18,33 @@ violation in the whole run is reported as unused.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
 from typing import Any
 
 import jsonschema
+from jsonschema.exceptions import ValidationError
 
-from ..diagnostics import InputError, Problem, excerpt, shorten
-from ..io.load import escape_segment, load_document, position
+from ..diagnostics import (
+    DocumentKind,
+    InputError,
+    Problem,
+    SchemaMessage,
+    SchemaPath,
+    Suggester,
+    excerpt,
+    json_pointer,
+    locate,
+    schema_messages,
+    shorten,
+)
+from ..io.load import load_document
 from ..io.sources import STDIN_NAME
 from ..model import HistoryResult, Waived
 from ..pack.model import Pack
@@ -170,25 +182,25 @@ def parse_waivers(
         raise InputError(problems)
     assert isinstance(data, dict)  # the schema requires a mapping
     rules = {rule.id: rule for rule in pack.rules}
+    suggest = Suggester()  # one for the file: thousands of unknown rules stay cheap
     entries: list[Waiver] = []
     for index, item in enumerate(data["waivers"]):
         base = f"/waivers/{index}"
-        line, column = position(positions, base)
+        line, column = locate(positions, base)
         rule = rules.get(item["rule"])
         if rule is None:
-            hint = difflib.get_close_matches(item["rule"], list(rules), n=1)
-            tip = f"; did you mean {hint[0]!r}?" if hint else ""
-            at = position(positions, f"{base}/rule")
+            tip = suggest(item["rule"], rules)
+            at = locate(positions, f"{base}/rule")
             message = f"unknown rule {excerpt(item['rule'])} in pack {pack.name!r}{tip}"
             problems.append(Problem(source, *at, message, f"{base}/rule"))
         elif "violation" not in rule.kinds:
-            at = position(positions, f"{base}/rule")
+            at = locate(positions, f"{base}/rule")
             message = f"rule {rule.id!r} reports only next steps; only violations can be waived"
             problems.append(Problem(source, *at, message, f"{base}/rule"))
         try:
             expires = date.fromisoformat(item["expires"])
         except ValueError:
-            at = position(positions, f"{base}/expires")
+            at = locate(positions, f"{base}/expires")
             message = f"'expires' {excerpt(item['expires'])} is not a date (YYYY-MM-DD)"
             problems.append(Problem(source, *at, message, f"{base}/expires"))
             continue
@@ -210,45 +222,65 @@ def parse_waivers(
     return tuple(entries)
 
 
-_KIND = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer"}
+def _entry(path: SchemaPath) -> str:
+    return f" in waiver {int(path[1]) + 1}" if len(path) >= 2 and path[0] == "waivers" else ""
+
+
+def _name(path: SchemaPath) -> str:
+    return next((str(p) for p in reversed(path) if isinstance(p, str)), "")
+
+
+def _label(path: SchemaPath) -> str:
+    field = _name(path)
+    return excerpt(field) if field else "the waivers file"
+
+
+# The waivers file's own words for a few keywords, as they always were.
+_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer"}
+
+
+def _type(error: ValidationError, path: SchemaPath, kind: DocumentKind, suggest: Suggester) -> Iterator[SchemaMessage]:
+    wanted: Any = error.validator_value
+    words = _TYPES.get(wanted, wanted) if isinstance(wanted, str) else " or ".join(wanted)
+    yield SchemaMessage(json_pointer(path), f"{_label(path)} must be {words}{_entry(path)}")
+
+
+def _pattern(
+    error: ValidationError, path: SchemaPath, kind: DocumentKind, suggest: Suggester
+) -> Iterator[SchemaMessage]:
+    if _name(path) == "expires":
+        message = f"'expires' {excerpt(error.instance)} is not a date (YYYY-MM-DD){_entry(path)}"
+    else:
+        message = _fallback(error, path, kind)
+    yield SchemaMessage(json_pointer(path), message)
+
+
+def _fallback(error: ValidationError, path: SchemaPath, kind: DocumentKind) -> str:
+    return f"{_name(path) or 'waivers'}: {shorten(error.message, 200)}{_entry(path)}"
+
+
+def _fields(options: Sequence[str]) -> str:
+    return f" (fields: {', '.join(options)})"
+
+
+WAIVERS = DocumentKind(
+    noun="waivers",
+    empty="the waivers file is empty; it needs a 'waivers' list",
+    label=_label,
+    context=_entry,
+    suffix=_entry,
+    known=_fields,
+    wording={"type": _type, "pattern": _pattern},
+    fallback=_fallback,
+)
 
 
 def _schema_problems(data: object, positions: Mapping[str, tuple[int, int]], source: str) -> list[Problem]:
     if data is None:
-        return [Problem(source, 1, 1, "the waivers file is empty; it needs a 'waivers' list")]
-    problems: list[Problem] = []
-    for error in _validator().iter_errors(data):
-        path = list(error.absolute_path)
-        pointer = "".join(f"/{escape_segment(str(p))}" for p in path)
-        field = next((str(p) for p in reversed(path) if isinstance(p, str)), "")
-        entry = f" in waiver {path[1] + 1}" if len(path) >= 2 and path[0] == "waivers" else ""
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = list(error.schema.get("properties", {}))
-            for key in error.instance:
-                if key not in allowed:
-                    hint = difflib.get_close_matches(key, allowed, n=1)
-                    tip = f"; did you mean {hint[0]!r}?" if hint else f" (fields: {', '.join(allowed)})"
-                    at = position(positions, f"{pointer}/{escape_segment(key)}#key")
-                    problems.append(Problem(source, *at, f"unknown field {excerpt(key)}{entry}{tip}", pointer))
-            continue
-        line, column = position(positions, pointer)
-        if error.validator == "required" and isinstance(error.instance, dict):
-            for name in error.validator_value:
-                if name not in error.instance:
-                    problems.append(Problem(source, line, column, f"missing required field {name!r}{entry}", pointer))
-            continue
-        if error.validator == "type":
-            wanted = error.validator_value
-            words = _KIND.get(wanted, wanted) if isinstance(wanted, str) else " or ".join(wanted)
-            label = repr(field) if field else "the waivers file"
-            message = f"{label} must be {words}{entry}"
-        elif error.validator == "minLength":
-            message = f"{excerpt(field)} must not be empty{entry}"
-        elif error.validator == "pattern" and field == "expires":
-            message = f"'expires' {excerpt(error.instance)} is not a date (YYYY-MM-DD){entry}"
-        elif error.validator == "const" and field == "version":
-            message = f"unsupported waivers version {excerpt(error.instance)}; this followup reads version 1"
-        else:
-            message = f"{field or 'waivers'}: {shorten(error.message, 200)}{entry}"
-        problems.append(Problem(source, line, column, message, pointer))
-    return problems
+        return [Problem(source, 1, 1, WAIVERS.empty)]
+    suggest = Suggester()
+    said = (m for error in _validator().iter_errors(data) for m in schema_messages(error, WAIVERS, suggest))
+    # One failure can reach us along two schema paths (and `required` once per missing field).
+    return [
+        Problem(source, *locate(positions, m.at), m.message, m.at.removesuffix("#key")) for m in dict.fromkeys(said)
+    ]

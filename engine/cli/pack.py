@@ -7,7 +7,6 @@ invalid or missing pack; the others 0, or 2 for an invalid or missing pack or un
 
 from __future__ import annotations
 
-import difflib
 import sys
 from collections.abc import Iterable
 from typing import NoReturn
@@ -15,7 +14,7 @@ from typing import NoReturn
 import click
 
 from ..audit.auditor import Auditor
-from ..diagnostics import Problem
+from ..diagnostics import Problem, suggest
 from ..pack.docs import KIND_WORDS, docs_markdown, explain_text, show_text
 from ..pack.load import (
     DEFAULT_PACK,
@@ -233,8 +232,8 @@ def explain(rule_id: str, ref: str) -> None:
     p = result.layers[-1]
     rule = p.rule(rule_id)
     if rule is None:
-        hint = difflib.get_close_matches(rule_id, [r.id for r in p.rules], n=1)
-        tip = f"; did you mean {hint[0]!r}?" if hint else f" (rules: {', '.join(r.id for r in p.rules)})"
+        ids = [r.id for r in p.rules]
+        tip = suggest(rule_id, ids, otherwise=f" (rules: {', '.join(ids)})")
         raise click.UsageError(f"no rule {rule_id!r} in pack {p.name!r}{tip}")
     click.echo(explain_text(p, rule, ref))
 

@@ -10,15 +10,13 @@ derived facts it matches, and finding rules run last.
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..diagnostics import InputError, Problem
-from ..io.load import escape_segment
+from ..diagnostics import InputError, Problem, escape_segment, suggest
 from ..pack.model import COMPARISONS, Location, Pack, Pattern, Where
 from ..pack.textpattern import pattern_problem
 from . import enginelimits as lim
@@ -307,8 +305,7 @@ class _Compiler:
         rename: dict[str, str] = {}
         for index, p in enumerate(patterns):
             if p.fact not in self.fields:
-                hint = difflib.get_close_matches(p.fact, list(self.fields), n=1)
-                tip = f"; did you mean {hint[0]!r}?" if hint else f" (known: {', '.join(sorted(self.fields))})"
+                tip = suggest(p.fact, self.fields, otherwise=f" (known: {', '.join(sorted(self.fields))})")
                 self.error(_at(p.loc, "/none" if p.negated else "/fact"), f"unknown fact type {p.fact!r}{tip}")
                 continue
             if p.negated and (p.alias or p.nth):
@@ -385,10 +382,7 @@ class _Compiler:
         known = self.fields[p.fact]
         for w in p.where:
             if w.field not in known:
-                hint = difflib.get_close_matches(w.field, sorted(known), n=1)
-                tip = (
-                    f"; did you mean {hint[0]!r}?" if hint else f" ({p.fact} has: {', '.join(sorted(known - {'ev'}))})"
-                )
+                tip = suggest(w.field, known, otherwise=f" ({p.fact} has: {', '.join(sorted(known - {'ev'}))})")
                 self.error(
                     _at(p.loc, f"/where/{escape_segment(w.field)}#key"), f"{p.fact} has no field {w.field!r}{tip}"
                 )
@@ -450,16 +444,14 @@ class _Compiler:
             parsed = ex.resolve(ex.parse(text), self.params, frozenset(scope) | frozenset(rename))
         except ex.ExprError as exc:
             duration = _duration_hint(text)
-            self.error(loc, f"{what}: {duration}" if duration else f"{what}: {exc}{self._hint(str(exc), scope)}")
+            self.error(loc, f"{what}: {duration}" if duration else f"{what}: {exc}{self._hint(exc, scope)}")
             return None
         return ex.fold(self._rename(parsed, scope, rename, loc, what))
 
-    def _hint(self, message: str, scope: list[str]) -> str:
-        m = re.search(r"unknown name '([^']*)'", message)
-        if not m:
+    def _hint(self, exc: ex.ExprError, scope: list[str]) -> str:
+        if exc.name is None:
             return ""
-        hint = difflib.get_close_matches(m.group(1), [*self.params, *scope], n=1)
-        return f"; did you mean {hint[0]!r}?" if hint else f" (parameters: {', '.join(self.params)})"
+        return suggest(exc.name, [*self.params, *scope], otherwise=f" (parameters: {', '.join(self.params)})")
 
     def _rename(self, e: ex.Expr, scope: list[str], rename: dict[str, str], loc: Location, what: str) -> ex.Expr:
         if isinstance(e, ex.Ref):
@@ -467,17 +459,17 @@ class _Compiler:
                 return ex.Ref("due", "at")  # the finding's due time, set when rendering
             alias = rename.get(e.alias, e.alias)
             if alias not in scope:
-                hint = difflib.get_close_matches(e.alias, scope, n=1)
-                tip = f"; did you mean {hint[0]!r}?" if hint else f" (names here: {', '.join(scope)})"
+                tip = suggest(e.alias, scope, otherwise=f" (names here: {', '.join(scope)})")
                 self.error(loc, f"{what}: {e.alias!r} is not the name of an earlier match{tip}")
             fact = self.alias_types.get(alias)
             known = self.fields.get(fact or "", set()) | ({"at", "n"} if fact == GATE else set())
             if e.field is not None and fact is not None and e.field not in known:
-                hint = difflib.get_close_matches(e.field, sorted(known), n=1)
-                tip = (
-                    f"; did you mean {e.alias}.{hint[0]}?"
-                    if hint
-                    else f" ({fact} has: {', '.join(sorted(known - {'ev'}))})"
+                alias_name = e.alias
+                tip = suggest(
+                    e.field,
+                    known,
+                    otherwise=f" ({fact} has: {', '.join(sorted(known - {'ev'}))})",
+                    show=lambda field: f"{alias_name}.{field}",
                 )
                 article = "an" if fact[:1].lower() in {"a", "e", "i", "o", "u"} else "a"
                 self.error(loc, f"{what}: {e.alias} is {article} {fact}, which has no field {e.field!r}{tip}")
@@ -506,7 +498,7 @@ class _Compiler:
             try:
                 resolved = ex.resolve(part.expr, self.params, frozenset(names) | frozenset(rename))
             except ex.ExprError as exc:
-                self.error(loc, f"{where}: message placeholder refers to nothing: {exc}{self._hint(str(exc), names)}")
+                self.error(loc, f"{where}: message placeholder refers to nothing: {exc}{self._hint(exc, names)}")
                 continue
             final = ex.fold(self._rename(resolved, names, rename, loc, f"{where}: message"))
             mismatch = self._filter_mismatch(part, final)

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..diagnostics import FollowupError
+
 DURATION_UNITS: Mapping[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 DURATION_RE = re.compile(r"^(\d+)([smhdw])$")
 _TOKEN_RE = re.compile(r"\s*(?:(?P<op>[+-])|(?P<term>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?|\d+[smhdw]?))")
@@ -23,8 +25,15 @@ MAX_SECONDS = 36524 * 86400
 MAX_SECONDS_WORDS = "100 years (36524d, 5217w or 3155673600 seconds)"
 
 
-class ExprError(ValueError):
-    """An expression that cannot be parsed or refers to something unknown."""
+class ExprError(FollowupError, ValueError):
+    """An expression that cannot be parsed or refers to something unknown.
+
+    ``name`` is the unknown name, when that is the trouble: callers suggest a correction from it.
+    """
+
+    def __init__(self, message: str, *, name: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name
 
 
 def too_large(seconds: float) -> str | None:
@@ -134,7 +143,7 @@ def resolve(expr: Expr, params: Mapping[str, int | float], aliases: frozenset[st
             return Const(params[expr.name])
         if expr.name in aliases:
             return Ref(expr.name, None)
-        raise ExprError(f"unknown name {expr.name!r}")
+        raise ExprError(f"unknown name {expr.name!r}", name=expr.name)
     if isinstance(expr, BinOp):
         return BinOp(expr.op, resolve(expr.left, params, aliases), resolve(expr.right, params, aliases))
     return expr

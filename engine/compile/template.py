@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from ..diagnostics import FollowupError
 from . import expr as ex
 
 FILTERS = ("time", "date", "duration", "words", "missing")
@@ -34,8 +35,8 @@ FLAG_WORDS: Mapping[str, str] = {
 }
 
 
-class TemplateError(ValueError):
-    pass
+class TemplateError(FollowupError, ValueError):
+    """A message template that cannot be read."""
 
 
 @dataclass(frozen=True)

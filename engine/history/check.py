@@ -6,10 +6,9 @@ of the value it is about, in plain words with a did-you-mean where a name looks 
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from importlib import resources
@@ -19,8 +18,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from ..diagnostics import InputError, Problem, excerpt, shorten
-from ..io.load import Positions, escape_segment, load_document, load_json
+from ..diagnostics import (
+    DocumentKind,
+    InputError,
+    Positions,
+    Problem,
+    Suggester,
+    excerpt,
+    locate,
+    schema_messages,
+    shorten,
+)
+from ..io.load import load_document, load_json
 from ..io.sources import Source, iter_sources
 from ..model import Candidate, Event, History, Person
 from .instants import InstantError, check_range, leap_second, leap_second_message
@@ -35,15 +44,6 @@ DEFAULTS: Mapping[str, Mapping[str, str]] = {
     "reference_contact": {"request": "heads_up"},
 }
 _LIST_FIELDS = frozenset({"with", "to", "includes"})
-_TYPE_NAMES = {
-    "object": "a mapping",
-    "array": "a list",
-    "string": "a string",
-    "integer": "an integer",
-    "number": "a number",
-    "boolean": "true or false",
-    "null": "empty",
-}
 
 
 def history_schema() -> dict[str, Any]:
@@ -180,63 +180,6 @@ def _inline(node: Any, defs: Mapping[str, Any]) -> Any:
     return node
 
 
-# Did-you-mean compares a word with every option; past this many options (people of a big
-# history, the time zones) only options one deletion away from the word (typos, swaps, a
-# letter too many or too few, ignoring case) are compared.
-_FEW_OPTIONS = 64
-# Comparisons allowed per document, all suggestions together: a file of thousands of unknown
-# names gets its first suggestions, then plain messages, instead of minutes of work.
-SUGGESTION_BUDGET = 50_000
-
-
-def _deletions(word: str) -> set[str]:
-    folded = word.casefold()
-    return {folded, *(folded[:i] + folded[i + 1 :] for i in range(len(folded)))}
-
-
-class _Suggester:
-    """Did-you-mean for one document, with its cost bounded (see SUGGESTION_BUDGET)."""
-
-    def __init__(self) -> None:
-        self.budget = SUGGESTION_BUDGET
-        # Keyed by the options' id; each entry holds its options, so that id is never reused.
-        self.cache: dict[tuple[int, str], tuple[Collection[str], str]] = {}
-        self.indexes: dict[int, tuple[Collection[str], dict[str, list[str]]]] = {}
-
-    def __call__(self, word: str, options: Collection[str]) -> str:
-        key = (id(options), word)
-        entry = self.cache.get(key)
-        if entry is None or entry[0] is not options:
-            entry = (options, self.compute(word, options))
-            self.cache[key] = entry
-        return entry[1]
-
-    def compute(self, word: str, options: Collection[str]) -> str:
-        if len(word) > 200:
-            return ""  # no name is that long: not a typo
-        candidates: Collection[str] = options
-        if len(options) > _FEW_OPTIONS:
-            index = self.index(options)
-            candidates = list(dict.fromkeys(c for d in _deletions(word) for c in index.get(d, ())))
-        if len(candidates) > self.budget:
-            self.budget = 0
-            return ""
-        self.budget -= len(candidates)
-        match = difflib.get_close_matches(word, list(candidates), n=1)
-        return f"; did you mean {match[0]!r}?" if match else ""
-
-    def index(self, options: Collection[str]) -> dict[str, list[str]]:
-        entry = self.indexes.get(id(options))
-        if entry is None or entry[0] is not options:
-            by_deletion: dict[str, list[str]] = {}
-            for option in options:
-                for variant in _deletions(option):
-                    by_deletion.setdefault(variant, []).append(option)
-            entry = (options, by_deletion)  # holding `options` keeps its id from being reused
-            self.indexes[id(options)] = entry
-        return entry[1]
-
-
 @functools.lru_cache(maxsize=64)
 def _zone(name: str) -> tzinfo | None:
     try:
@@ -246,18 +189,11 @@ def _zone(name: str) -> tzinfo | None:
         return UTC if name == "UTC" else None
 
 
-def _kind_of(value: object) -> str:
-    if value is None:
-        return "empty"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "a list" if isinstance(value, list) else "a mapping"
+def _field_word(path: Sequence[str | int]) -> str:
+    """The name of a field for "unknown <field> 'x'": an event's type is its "event type"."""
+    if len(path) == 3 and path[0] == "events" and path[2] == "type":
+        return "event type"
+    return next((str(p) for p in reversed(path) if isinstance(p, str)), "value")
 
 
 class _Checker:
@@ -278,7 +214,14 @@ class _Checker:
         self.line_offset = line_offset
         self.problems: list[Problem] = []
         self.seen: set[tuple[str, str]] = set()
-        self.suggest = _Suggester()
+        self.suggest = Suggester()
+        self.kind = DocumentKind(
+            noun="history",
+            empty="the document is empty: a history needs version, candidate and events",
+            label=self.label,
+            context=self.context,
+            field_word=_field_word,
+        )
         doc = data if isinstance(data, dict) else {}
         self.doc: dict[str, Any] = doc
         people, events = doc.get("people"), doc.get("events")
@@ -291,14 +234,7 @@ class _Checker:
 
     def where(self, pointer: str) -> tuple[int, int]:
         """The position of ``pointer``, else of its nearest parent that has one."""
-        positions = self.positions
-        while True:
-            found = positions.get(pointer)
-            if found is not None:
-                return found
-            if not pointer:
-                return ((self.line_offset or 0) + 1, 1)
-            pointer = pointer.removesuffix("#key") if pointer.endswith("#key") else pointer[: pointer.rfind("/")]
+        return locate(self.positions, pointer, root=((self.line_offset or 0) + 1, 1))
 
     def add(self, pointer: str, message: str) -> None:
         if (pointer, message) in self.seen:
@@ -342,43 +278,9 @@ class _Checker:
                     self.report(error, ("events", index))
 
     def report(self, error: ValidationError, prefix: tuple[str | int, ...]) -> None:
-        """One schema error, rewritten in plain words (never ``str(error)``: a schema dump)."""
-        path = (*prefix, *error.absolute_path)
-        pointer = "".join(f"/{escape_segment(str(part))}" for part in path)
-        keyword = error.validator
-        value = error.instance
-        expected: Any = error.validator_value
-        if keyword == "additionalProperties" and isinstance(value, dict):
-            allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
-            for name in value:
-                if name not in allowed:
-                    message = f"unknown field {excerpt(name)}{self.context(path)}"
-                    message += self.suggest(name, allowed)
-                    self.add(f"{pointer}/{escape_segment(name)}#key", message)
-        elif keyword == "required" and isinstance(value, dict):
-            for name in expected:
-                if name not in value:
-                    self.add(pointer, f"missing required field {name!r}{self.context(path)}")
-        elif keyword == "enum":
-            self.add(pointer, self.enum_message(path, value, expected))
-        elif keyword == "const":
-            if path == ("version",):
-                message = f"unsupported history version {excerpt(value)}; this followup reads version 1"
-            else:
-                message = f"{self.label(path)} must be {expected!r}"
-            self.add(pointer, message)
-        elif keyword == "type":
-            self.add(pointer, self.type_message(path, value, expected))
-        elif keyword in ("minItems", "minLength"):
-            self.add(pointer, f"{self.label(path)} must not be empty")
-        elif keyword == "uniqueItems":
-            self.add(pointer, f"{self.label(path)} lists the same item twice")
-        elif keyword == "anyOf" and all(isinstance(s, dict) and set(s) == {"required"} for s in expected):
-            names = " or ".join(repr(s["required"][0]) for s in expected)
-            self.add(pointer, f"missing required field {names}{self.context(path)}")
-        else:
-            # jsonschema's words quote the whole value: keep them to a line.
-            self.add(pointer, f"{self.label(path)}: {shorten(error.message, 200)}")
+        """One schema error, in plain words."""
+        for said in schema_messages(error, self.kind, self.suggest, prefix):
+            self.add(said.at, said.message)
 
     def label(self, path: Sequence[str | int]) -> str:
         """A value's name for a message: "'with'", "item 2 of 'to'", "the history"."""
@@ -393,28 +295,6 @@ class _Checker:
                 return f"person {last + 1}"
             return f"item {last + 1} of {parent!r}"
         return excerpt(last)
-
-    def enum_message(self, path: Sequence[str | int], value: object, options: list[Any]) -> str:
-        names = [o for o in options if isinstance(o, str)]
-        if len(path) == 3 and path[0] == "events" and path[2] == "type" and isinstance(value, str):
-            fallback = "; expected one of: " + ", ".join(names)
-            return f"unknown event type {excerpt(value)}" + (self.suggest(value, names) or fallback)
-        field = next((p for p in reversed(path) if isinstance(p, str)), "value")
-        expected = ", ".join(names)
-        if isinstance(value, str):
-            hint = self.suggest(value, names) or f"; expected one of: {expected}"
-            return f"unknown {field} {excerpt(value)}" + hint
-        return f"{self.label(path)} must be one of: {expected} (got {_kind_of(value)})"
-
-    def type_message(self, path: Sequence[str | int], value: object, expected: Any) -> str:
-        wanted: list[str] = [expected] if isinstance(expected, str) else list(expected)
-        words = " or ".join(_TYPE_NAMES.get(w, w) for w in wanted)
-        if not path and value is None:
-            return "the document is empty: a history needs version, candidate and events"
-        message = f"{self.label(path)} must be {words} (got {_kind_of(value)})"
-        if "string" in wanted and isinstance(value, int | float):
-            message += "; put it in quotes"
-        return message
 
     # -- meaning --------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from ..diagnostics import excerpt
+from ..diagnostics import FollowupError, excerpt
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
@@ -22,7 +22,7 @@ HEADROOM = datetime(9999, 12, 31, tzinfo=UTC) - LATEST - timedelta(days=1)
 _LEAP_SECOND = re.compile(r"\d:[0-5]\d:60(?:[.,]\d+)?(?:Z|z|[+-]\d|$)")
 
 
-class InstantError(ValueError):
+class InstantError(FollowupError, ValueError):
     """An instant that cannot be used; the message says why in plain words."""
 
 

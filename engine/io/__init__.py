@@ -1,19 +1,16 @@
 """Reading input documents: YAML and JSON with a table of positions, and finding the inputs."""
 
-from .load import MAX_ALIAS_VALUES, Positions, escape_segment, load_document, load_json, position
+from .load import MAX_ALIAS_VALUES, load_document, load_json
 from .sources import DEFAULT_MAX_SIZE, STDIN_NAME, Source, Warn, iter_sources, parse_size
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
     "MAX_ALIAS_VALUES",
     "STDIN_NAME",
-    "Positions",
     "Source",
     "Warn",
-    "escape_segment",
     "iter_sources",
     "load_document",
     "load_json",
     "parse_size",
-    "position",
 ]

@@ -19,16 +19,13 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import yaml
 
-from ..diagnostics import InputError, Problem, excerpt, shorten
+from ..diagnostics import InputError, Positions, Problem, escape_segment, excerpt, shorten
 
 # Reading files, folders and stdin moved to `sources`; these names stay importable from here.
-
-Positions = dict[str, tuple[int, int]]
 
 # Deeper than any real history; keeps later recursive steps (JSON Schema) far from the stack limit.
 MAX_DEPTH = 200
@@ -89,11 +86,6 @@ def _scalar(tag: str, value: str) -> object:
 
 def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_YAML_TAG) :] if tag.startswith(_YAML_TAG) else tag
-
-
-def escape_segment(key: str) -> str:
-    """A mapping key as a JSON pointer segment (RFC 6901: ``~`` and ``/`` are escaped)."""
-    return key.replace("~", "~0").replace("/", "~1") if ("~" in key or "/" in key) else key
 
 
 class _Frame:
@@ -439,16 +431,3 @@ def _syntax_hint(text: str, line: int, column: int) -> str:
     if "\t" in here[: max(column, 1)] or "\t" in before[: len(before) - len(before.lstrip())]:
         return "; indent with spaces, not tabs"
     return ""
-
-
-def position(positions: Mapping[str, tuple[int, int]], pointer: str) -> tuple[int, int]:
-    """The position of ``pointer`` (``#key``: of its key) or of its nearest located ancestor."""
-    if pointer in positions:
-        return positions[pointer]
-    pointer = pointer.removesuffix("#key")
-    while True:
-        if pointer in positions:
-            return positions[pointer]
-        if not pointer:
-            return (1, 1)
-        pointer = pointer.rsplit("/", 1)[0]

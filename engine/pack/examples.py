@@ -11,11 +11,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..diagnostics import InputError, Problem
-from ..io.load import Positions
+from ..diagnostics import InputError, Positions, Problem, suggest
 from .model import Example, Pack
 from .parse import Parser
-from .schema import did_you_mean
 
 
 def example_history(pack: Pack, example: Example) -> dict[str, object]:
@@ -83,7 +81,7 @@ def check_examples(pack: Pack, positions: Mapping[str, Positions], problems: lis
         parser = Parser(source, file_positions, problems)
         base = example.loc.pointer
         if example.rule is not None and example.rule not in rule_ids:
-            tip = did_you_mean(example.rule, rule_ids, False)
+            tip = suggest(example.rule, rule_ids)
             parser.error(f"{base}/rule", f"the test names rule {example.rule!r}, which the pack does not have{tip}")
         doc = example_history(pack, example)
         timezone = str(doc.get("timezone") or "UTC")
@@ -99,7 +97,7 @@ def check_examples(pack: Pack, positions: Mapping[str, Positions], problems: lis
                 if rule is not None and rule not in rule_ids:
                     parser.error(
                         f"{base}/{key}/{j}/rule",
-                        f"no rule {rule!r} in pack {pack.name!r}{did_you_mean(str(rule), rule_ids, False)}",
+                        f"no rule {rule!r} in pack {pack.name!r}{suggest(str(rule), rule_ids)}",
                     )
                 if "due" in want:
                     try:

@@ -15,7 +15,6 @@ examples and tests as histories), then ``compiler``.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,8 +22,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..diagnostics import InputError, Problem
-from ..io.load import Positions, load_document, position
+from ..diagnostics import InputError, Positions, Problem, locate, suggest
+from ..io.load import load_document
 from .examples import check_examples
 from .model import Example, Pack
 from .overlay import overlay_pack
@@ -147,8 +146,7 @@ def check_pack(ref: str, *, tests: bool = True, examples: bool = True) -> PackCh
     """
     path = resolve_pack_path(ref)
     if not path.is_file():
-        hint = difflib.get_close_matches(ref, list(builtin_packs()), n=1)
-        tip = f"; did you mean {hint[0]!r}?" if hint else f" (built-in packs: {', '.join(sorted(builtin_packs()))})"
+        tip = suggest(ref, builtin_packs(), otherwise=f" (built-in packs: {', '.join(sorted(builtin_packs()))})")
         raise PackNotFoundError([Problem(ref, 1, 1, f"no pack file or built-in pack named {ref!r}{tip}")])
     display = f"<builtin>/{ref}.yaml" if ref in builtin_packs() else ref
     loader = _Loader(with_tests=tests)
@@ -290,9 +288,9 @@ class _Loader:
         """
         builtins = builtin_packs()
         if ref not in builtins and not ref.lower().endswith(PACK_SUFFIXES):
-            hint = difflib.get_close_matches(ref, list(builtins), n=1)
-            if hint:
-                parser.error("/extends", f"cannot find the pack {ref!r} to extend; did you mean {hint[0]!r}?")
+            tip = suggest(ref, builtins)
+            if tip:
+                parser.error("/extends", f"cannot find the pack {ref!r} to extend{tip}")
             else:
                 parser.error(
                     "/extends",
@@ -302,12 +300,8 @@ class _Loader:
             return None
         base_path = resolve_pack_path(ref, path.parent)
         if not base_path.is_file():
-            hint = difflib.get_close_matches(ref, list(builtins), n=1)
-            tip = (
-                f"; did you mean {hint[0]!r}?"
-                if hint
-                else f" (built-in packs: {', '.join(sorted(builtins))}; paths are relative to this file)"
-            )
+            known = f" (built-in packs: {', '.join(sorted(builtins))}; paths are relative to this file)"
+            tip = suggest(ref, builtins, otherwise=known)
             parser.error("/extends", f"cannot find the pack {ref!r} to extend{tip}")
             return None
         if base_path.resolve() in chain:
@@ -377,7 +371,7 @@ class _Loader:
         pointer = problem.pointer
         if positions is None or not pointer:
             return dataclasses.replace(problem, pointer=pointer.removesuffix("#key"))
-        line, column = position(positions, pointer)
+        line, column = locate(positions, pointer)
         return Problem(problem.source, line, column, problem.message, pointer.removesuffix("#key"))
 
 

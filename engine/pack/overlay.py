@@ -12,10 +12,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..io.load import escape_segment
+from ..diagnostics import escape_segment, suggest
 from .model import Check, Pack, Param, Pattern, Rule
 from .parse import DURATION_HINT, Parser
-from .schema import did_you_mean
 
 OVERRIDABLE = ("enabled", "severity", "message", "title")
 
@@ -47,7 +46,7 @@ class _Overlay:
                     params[name] = new  # a new parameter, declared for this overlay's own rules
                     self.new_params.append(name)
                     continue
-                tip = did_you_mean(name, list(params))
+                tip = suggest(name, params, otherwise=f" (known: {', '.join(params)})" if params else "")
                 self.parser.error(
                     pointer,
                     f"unknown parameter {name!r}{tip}; a new parameter needs `{{value: ..., description: ...}}`",
@@ -73,7 +72,7 @@ class _Overlay:
             if rule_id not in rules:
                 self.parser.error(
                     pointer,
-                    f"override of unknown rule {rule_id!r}{did_you_mean(rule_id, list(rules), False)}",
+                    f"override of unknown rule {rule_id!r}{suggest(rule_id, rules)}",
                     key=True,
                 )
                 continue

@@ -17,10 +17,8 @@ from typing import Any
 
 from ..compile.expr import MAX_SECONDS, MAX_SECONDS_WORDS, parse_duration, too_large
 from ..compile.facts import CONTENT_FLAGS, FACT_FIELDS
-from ..diagnostics import Problem
-from ..io.load import escape_segment, position
+from ..diagnostics import Problem, escape_segment, locate, suggest
 from .model import COMPARISONS, Check, Derivation, Example, Location, Pack, Param, Pattern, Rule, Where
-from .schema import did_you_mean
 from .textpattern import pattern_problem
 
 DURATION_HINT = "write e.g. 90m, 24h, 7d or 2w"
@@ -82,11 +80,11 @@ class Parser:
         self.problems = problems
 
     def loc(self, pointer: str) -> Location:
-        line, col = position(self.positions, pointer)
+        line, col = locate(self.positions, pointer)
         return Location(self.source, line, col, pointer)
 
     def error(self, pointer: str, message: str, key: bool = False) -> None:
-        line, col = position(self.positions, pointer + "#key" if key else pointer)
+        line, col = locate(self.positions, pointer + "#key" if key else pointer)
         self.problems.append(Problem(self.source, line, col, message, pointer))
 
     def pack(self, data: Mapping[str, Any]) -> Pack:
@@ -117,7 +115,7 @@ class Parser:
                 self.error(
                     pointer,
                     f"pattern {name!r} is never used: the patterns that decide anything are "
-                    f"{', '.join(PATTERN_NAMES)}{did_you_mean(name, PATTERN_NAMES, False)}",
+                    f"{', '.join(PATTERN_NAMES)}{suggest(name, PATTERN_NAMES)}",
                     key=True,
                 )
             for i, item in enumerate(items):
@@ -254,7 +252,7 @@ class Parser:
                 self.error(
                     where,
                     f"{fact}.{fname} is never {value!r}: it is one of {', '.join(options)}"
-                    f"{did_you_mean(value, options, False)}",
+                    f"{suggest(value, options)}",
                 )
 
     def where(self, fname: str, spec: object) -> list[Where]:

@@ -9,18 +9,26 @@ so that the semantic checks can still run and every problem of a file is reporte
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any, cast
 
 import jsonschema
 import jsonschema.exceptions
+from jsonschema.exceptions import ValidationError
 
-from ..diagnostics import Problem
-from ..io.load import escape_segment, position
+from ..diagnostics import (
+    DocumentKind,
+    Problem,
+    SchemaMessage,
+    SchemaPath,
+    Suggester,
+    json_pointer,
+    locate,
+    schema_messages,
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -35,77 +43,90 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(pack_schema())
 
 
-def did_you_mean(word: str, options: Sequence[str], listing: bool = True) -> str:
-    """``; did you mean 'x'?`` for the closest of ``options``, else (with ``listing``) the options."""
-    hint = difflib.get_close_matches(word, list(options), n=1)
-    if hint:
-        return f"; did you mean {hint[0]!r}?"
-    return f" (known: {', '.join(options)})" if listing and options else ""
-
-
 # -- schema problems ------------------------------------------------------------------------------
 
 
 def schema_problems(data: object, positions: Mapping[str, tuple[int, int]], source: str) -> list[Problem]:
     """Every JSON Schema problem, each at its value (unknown keys: at the key) with a did-you-mean."""
-    problems = []
-    for error in _validator().iter_errors(data):
-        problems.extend(_schema_problem(error, positions, source))
-    return problems
+    suggest = Suggester()
+    said = (m for error in _validator().iter_errors(data) for m in schema_messages(error, PACK, suggest))
+    # One failure can reach us along two schema paths (and `required` once per missing field).
+    return [
+        Problem(source, *locate(positions, m.at), m.message, m.at.removesuffix("#key")) for m in dict.fromkeys(said)
+    ]
 
 
-def _schema_problem(
-    error: jsonschema.exceptions.ValidationError, positions: Mapping[str, tuple[int, int]], source: str
-) -> list[Problem]:
-    pointer = "".join(f"/{escape_segment(str(p))}" for p in error.absolute_path)
+# The pack's own words for a few keywords ("expected a list, not the number 5"), as they always were.
+
+
+def _raw(error: ValidationError, path: SchemaPath, kind: DocumentKind) -> str:
+    return error.message
+
+
+def _raw_words(
+    error: ValidationError, path: SchemaPath, kind: DocumentKind, suggest: Suggester
+) -> Iterator[SchemaMessage]:
+    yield SchemaMessage(json_pointer(path), error.message)
+
+
+def _pack_type(
+    error: ValidationError, path: SchemaPath, kind: DocumentKind, suggest: Suggester
+) -> Iterator[SchemaMessage]:
+    if not path and error.instance is None:
+        yield SchemaMessage("", kind.empty)
+        return
+    expected: Any = error.validator_value
+    wanted = " or ".join(
+        _TYPE_WORDS.get(str(t), str(t)) for t in (expected if isinstance(expected, list) else [expected])
+    )
+    yield SchemaMessage(json_pointer(path), f"expected {wanted}, not {_kind_of(error.instance)}")
+
+
+def _pack_enum(
+    error: ValidationError, path: SchemaPath, kind: DocumentKind, suggest: Suggester
+) -> Iterator[SchemaMessage]:
+    if not isinstance(error.instance, str):
+        yield from _raw_words(error, path, kind, suggest)
+        return
+    options = [str(o) for o in cast(list[object], error.validator_value)]
+    message = f"{error.instance!r} is not one of {', '.join(options)}{suggest(error.instance, options)}"
+    yield SchemaMessage(json_pointer(path), message)
+
+
+def _pack_pattern(
+    error: ValidationError, path: SchemaPath, kind: DocumentKind, suggest: Suggester
+) -> Iterator[SchemaMessage]:
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    if schema.get("patternErrorMessage"):
+        yield SchemaMessage(json_pointer(path), f"{error.instance!r}: {schema['patternErrorMessage']}")
+    else:
+        yield from _raw_words(error, path, kind, suggest)
+
+
+def _alternatives(
+    error: ValidationError, path: SchemaPath, kind: DocumentKind, suggest: Suggester
+) -> Iterator[SchemaMessage]:
+    """oneOf/anyOf: the alternatives differ by shape; say what is wrong inside the one of the right shape."""
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     custom = schema.get("x-errors", {}).get(str(error.validator))
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = list(schema.get("properties", {}))
-        out = []
-        for key in error.instance:
-            if key in allowed:
-                continue
-            line, col = position(positions, f"{pointer}/{escape_segment(key)}#key")
-            tip = did_you_mean(key, allowed)
-            out.append(Problem(source, line, col, f"unknown field {key!r}{tip}", f"{pointer}/{key}"))
-        return out
-    message = error.message
-    if error.validator in ("oneOf", "anyOf"):
-        # The alternatives differ by shape: report what is wrong inside the one of the right shape.
-        by_alternative: dict[object, list[jsonschema.exceptions.ValidationError]] = {}
-        for sub in error.context or ():
-            by_alternative.setdefault(sub.relative_schema_path[0], []).append(sub)
-        fitting = [
-            errors
-            for errors in by_alternative.values()
-            if not any(e.validator == "type" and not e.relative_path for e in errors)
-        ]
-        if len(fitting) == 1 and not (custom and all(e.validator == "required" for e in fitting[0])):
-            return [p for sub in fitting[0] for p in _schema_problem(sub, positions, source)]
-        if not custom and error.context:
-            best = jsonschema.exceptions.best_match(error.context)
-            if best is not None:
-                return _schema_problem(best, positions, source)
-        message = custom or message
-    elif error.validator == "enum" and isinstance(error.instance, str):
-        options = [str(o) for o in cast(list[object], error.validator_value)]
-        message = f"{error.instance!r} is not one of {', '.join(options)}{did_you_mean(error.instance, options, False)}"
-    elif error.validator == "pattern" and schema.get("patternErrorMessage"):
-        message = f"{error.instance!r}: {schema['patternErrorMessage']}"
-    elif error.validator == "type":
-        if not pointer and error.instance is None:
-            message = "the file is empty: a pack starts with `pack: NAME` (a tests file with `tests:`)"
-        else:
-            expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-            wanted = " or ".join(_TYPE_WORDS.get(str(t), str(t)) for t in expected)
-            message = f"expected {wanted}, not {_kind_of(error.instance)}"
-    elif error.validator == "required":
-        required = cast(list[str], error.validator_value)
-        missing = [k for k in required if isinstance(error.instance, dict) and k not in error.instance]
-        message = f"missing required field {missing[0]!r}" if missing else message
-    line, col = position(positions, pointer)
-    return [Problem(source, line, col, message, pointer)]
+    by_alternative: dict[object, list[ValidationError]] = {}
+    for sub in error.context or ():
+        by_alternative.setdefault(sub.relative_schema_path[0], []).append(sub)
+    fitting = [
+        errors
+        for errors in by_alternative.values()
+        if not any(e.validator == "type" and not e.relative_path for e in errors)
+    ]
+    if len(fitting) == 1 and not (custom and all(e.validator == "required" for e in fitting[0])):
+        for sub in fitting[0]:
+            yield from schema_messages(sub, kind, suggest)
+        return
+    if not custom and error.context:
+        best = jsonschema.exceptions.best_match(error.context)
+        if best is not None:
+            yield from schema_messages(best, kind, suggest)
+            return
+    yield SchemaMessage(json_pointer(path), custom or error.message)
 
 
 _TYPE_WORDS: Mapping[str, str] = {
@@ -131,6 +152,27 @@ def _kind_of(value: object) -> str:
     if isinstance(value, int | float):
         return f"the number {value}"
     return f"the text {value!r}"
+
+
+def _known(options: Sequence[str]) -> str:
+    return f" (known: {', '.join(options)})" if options else ""
+
+
+PACK = DocumentKind(
+    noun="pack",
+    empty="the file is empty: a pack starts with `pack: NAME` (a tests file with `tests:`)",
+    label=lambda path: "",  # the pack's own words never name the value: they stand at it
+    known=_known,
+    wording={
+        "type": _pack_type,
+        "enum": _pack_enum,
+        "pattern": _pack_pattern,
+        "oneOf": _alternatives,
+        "anyOf": _alternatives,
+        "minItems": _raw_words,
+    },
+    fallback=_raw,
+)
 
 
 # -- dropping what the schema refuses -------------------------------------------------------------

@@ -33,6 +33,8 @@ from typing import Protocol
 
 import re2  # type: ignore[import-untyped]
 
+from ..diagnostics import FollowupError
+
 WORD = r"[\pL\pN_]"
 NOT_WORD = r"[^\pL\pN_]"
 _WORD_ITEMS = r"\pL\pN_"
@@ -49,7 +51,7 @@ Kinds = frozenset[str]
 Flags = frozenset[str]  # the inline flags in force: i (always, at first), m, s, U
 
 
-class PatternError(ValueError):
+class PatternError(FollowupError, ValueError):
     """Why a pattern cannot run: ``offset`` is the 0-based character of the pattern it is about."""
 
     def __init__(self, message: str, offset: int | None = None) -> None:

@@ -11,7 +11,6 @@ skipped with the reason, and the rule's coverage must come from the overlay's ow
 from __future__ import annotations
 
 import copy
-import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,9 +20,8 @@ from zoneinfo import ZoneInfo
 from ...audit.auditor import Auditor
 from ...compile import expr as ex
 from ...compile.facts import CONTENT_FLAGS, epoch, history_facts
-from ...diagnostics import InputError
+from ...diagnostics import InputError, Positions, suggest
 from ...history.check import parse_history
-from ...io.load import Positions
 from ...model import Finding
 from ..examples import example_history, example_positions, parse_example_time
 from ..model import COMPARISONS, Example, Pack, Pattern, Rule
@@ -102,8 +100,7 @@ def run_example(auditor: Auditor, pack: Pack, example: Example, positions: Posit
     named += [str(w["rule"]) for w in (*example.expect, *example.expect_not) if w.get("rule") is not None]
     for rule in dict.fromkeys(named):
         if rule not in rule_ids:
-            hint = difflib.get_close_matches(rule, sorted(rule_ids), n=1)
-            tip = f"; did you mean {hint[0]!r}?" if hint else ""
+            tip = suggest(rule, rule_ids)
             failures.append(f"names rule {rule!r}, which pack {pack.name!r} does not have{tip}")
     unknown = len(failures)
     covered: set[RuleKind] = set()
