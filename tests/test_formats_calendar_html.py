@@ -19,7 +19,7 @@ from followup.cli import cli
 from followup.diagnostics import Problem
 from followup.model import Candidate, Event, Finding, History, HistoryResult, Person
 from followup.pack import load_pack
-from followup.report import Context, Summary, ics
+from followup.report import Context, Summary, html_assets, html_history, html_words, ics
 from followup.report import html as html_format
 
 AS_OF = "2026-11-13T12:00Z"
@@ -225,8 +225,8 @@ def test_html_csp_hash_matches_the_script() -> None:
     import base64
     import hashlib
 
-    digest = base64.b64encode(hashlib.sha256(html_format.SCRIPT.encode()).digest()).decode()
-    assert f"'sha256-{digest}'" in html_format.CSP
+    digest = base64.b64encode(hashlib.sha256(html_assets.SCRIPT.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in html_assets.CSP
 
 
 def test_html_lists_input_errors(tmp_path: Path) -> None:
@@ -258,23 +258,23 @@ def test_axis_ticks_are_round_local_times() -> None:
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo("America/New_York")
-    days = html_format.make_axis([datetime(2026, 10, 20, 13, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)], tz)
+    days = html_history.make_axis([datetime(2026, 10, 20, 13, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)], tz)
     ticks = days.ticks()
-    assert 3 <= len(ticks) <= html_format.MAX_TICKS
+    assert 3 <= len(ticks) <= html_words.MAX_TICKS
     assert all(t.hour == 0 and t.minute == 0 and t.weekday() == 0 for t, _ in ticks)  # Mondays, local midnight
     assert ticks[0][1].endswith("2026")
-    hours = html_format.make_axis([datetime(2026, 11, 2, 14, tzinfo=UTC), datetime(2026, 11, 2, 22, tzinfo=UTC)], tz)
+    hours = html_history.make_axis([datetime(2026, 11, 2, 14, tzinfo=UTC), datetime(2026, 11, 2, 22, tzinfo=UTC)], tz)
     assert [label for _, label in hours.ticks()][:3] == ["2 Nov 09:00", "10:00", "11:00"]
-    years = html_format.make_axis([datetime(2024, 1, 5, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)], tz)
+    years = html_history.make_axis([datetime(2024, 1, 5, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)], tz)
     assert all(t.day == 1 for t, _ in years.ticks())
 
 
 def test_relative_times() -> None:
-    assert html_format.relative(6 * 86400 + 5) == "in 6 days"
-    assert html_format.relative(-10 * 86400) == "10 days ago"
-    assert html_format.relative(15 * 86400) == "in 2 weeks"
-    assert html_format.relative(3 * 3600) == "in 3 hours"
-    assert html_format.relative(30) == "now"
+    assert html_words.relative(6 * 86400 + 5) == "in 6 days"
+    assert html_words.relative(-10 * 86400) == "10 days ago"
+    assert html_words.relative(15 * 86400) == "in 2 weeks"
+    assert html_words.relative(3 * 3600) == "in 3 hours"
+    assert html_words.relative(30) == "now"
 
 
 # --- ICS ------------------------------------------------------------------------------------------

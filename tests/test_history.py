@@ -15,8 +15,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from followup.diagnostics import InputError, Problem
-from followup.history import check as history_module
 from followup.history import history_schema, load_histories, parse_history
+from followup.history import schema as history_schema_module
 from followup.io import load_document
 from followup.model import History, Person
 
@@ -547,7 +547,7 @@ def test_whole_schema_agrees_with_the_split_validators() -> None:
 def test_fast_check_never_lets_through_what_jsonschema_rejects(change: Any) -> None:
     data = _history()
     change(data)
-    validators = history_module._validators()
+    validators = history_schema_module.validators()
     jsonschema_errors = list(Draft202012Validator(history_schema()).iter_errors(data))
     events = data["events"] if isinstance(data["events"], list) else []
     fast = validators.document_ok(data) and all(
@@ -558,7 +558,7 @@ def test_fast_check_never_lets_through_what_jsonschema_rejects(change: Any) -> N
 
 
 def test_validators_are_built_once() -> None:
-    assert history_module._validators() is history_module._validators()
+    assert history_schema_module.validators() is history_schema_module.validators()
 
 
 def test_a_mistyped_interview_type_is_one_error_not_a_cascade() -> None:

@@ -10,7 +10,7 @@ from ..backends import Backend, get_backend
 from ..compile.compiler import CompiledPack, compile_pack
 from ..compile.facts import Patterns, epoch, history_facts
 from ..diagnostics import FollowupError, InputError, Problem
-from ..history.check import load_histories
+from ..history.read import load_histories
 from ..model import History, HistoryResult
 from ..pack.load import load_pack
 from ..pack.model import Pack

@@ -1,8 +1,10 @@
+# About 400 lines: the worker pool, its start-up and its ordered results belong together; the
+# audit itself lives in auditor.py.
 """Auditing a batch: in this process, or on N worker processes with the same results in input order.
 
 The parent reads the inputs (files, directories, JSON Lines, stdin) and hands out their *text*
-(:class:`~followup.load.Source`, cheap to pickle) in chunks; each worker parses, checks and audits
-with its own :class:`~followup.audit.Auditor`, built once by the pool's initializer (the durable_rules
+(:class:`~followup.io.sources.Source`, cheap to pickle) in chunks; each worker parses, checks and audits
+with its own :class:`~followup.audit.auditor.Auditor`, built once by the pool's initializer (the durable_rules
 C engine keeps its rulesets per process), and returns the results. Only a bounded window of chunks is
 in flight, and results are yielded as soon as their turn comes, so memory stays flat however long
 the batch is. Workers are started with ``spawn`` on every platform: nothing depends on state
@@ -44,7 +46,7 @@ from datetime import datetime
 from multiprocessing.context import SpawnContext
 
 from ..diagnostics import FollowupError, InputError, Problem
-from ..history.check import read_history
+from ..history.read import read_history
 from ..io.sources import Source
 from ..model import Event, HistoryResult
 from ..pack.model import Pack

@@ -44,8 +44,8 @@ from ..diagnostics import (
     schema_messages,
     shorten,
 )
-from ..io.load import load_document
 from ..io.sources import STDIN_NAME
+from ..io.yamldoc import load_document
 from ..model import HistoryResult, Waived
 from ..pack.model import Pack
 

@@ -18,7 +18,7 @@ from ..compile.compiler import END, FLAG_FIELDS, SINK, CompiledPack
 from ..compile.expr import ExprError
 from ..compile.facts import FACT_FIELDS
 from ..diagnostics import FollowupError
-from . import Fact, Firing, base_facts, derived_fact, fact_key, gate, release
+from .base import Fact, Firing, base_facts, derived_fact, fact_key, gate, release
 
 _NOT_HANDLED, _OBSERVED = 1, 2  # result codes of the C engine's assert calls
 

@@ -1,3 +1,5 @@
+# Over 400 lines: the independent evaluator is kept whole, so that its independence from the compiler
+# and from durable_rules can be audited in one read.
 """The reference backend: a plain-Python evaluator of the compiled rulesets, written to cross-check
 the durable_rules engine (``followup audit --engine reference``).
 
@@ -30,7 +32,7 @@ from typing import Final
 from ..compile.compiler import CompiledPack
 from ..compile.facts import GATE
 from ..diagnostics import FollowupError
-from . import Fact, Firing, base_facts, derived_fact, fact_key, gate, release
+from .base import Fact, Firing, base_facts, derived_fact, fact_key, gate, release
 
 NOT_SUFFIX: Final = "$not"
 _COMPARE: Final[Mapping[str, Callable[[float, float], bool]]] = {

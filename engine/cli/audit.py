@@ -229,7 +229,7 @@ def run_audit(options: AuditOptions, stdout: TextIO | None, stderr: TextIO | Non
     """Run ``followup audit``; returns the exit code.
 
     Exit 2 without writing anything when an output would overwrite an input or another output;
-    report files are replaced only when complete (see :func:`~followup.formats.report_file`);
+    report files are replaced only when complete (see :func:`~followup.report.base.report_file`);
     SIGTERM and SIGINT stop the workers and leave report files untouched (exit 143 and 130).
     """
     err = stderr if stderr is not None else sys.stderr

@@ -25,7 +25,8 @@ from ..pack.load import (
     is_tests_file,
     pack_of_tests_file,
 )
-from ..pack.testing.run import PackRun, check_boundaries, run_tests
+from ..pack.testing.boundaries import check_boundaries
+from ..pack.testing.run import PackRun, run_tests
 
 
 def _fail(problems: Iterable[Problem]) -> NoReturn:

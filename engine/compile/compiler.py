@@ -1,3 +1,4 @@
+# Over 400 lines: checking and generating still share one pass here (issue 10, step 5 separates them).
 """Pack -> plain-data durable_rules rulesets. No engine import: the output is data, snapshot-tested.
 
 Every compiled rule starts with the stratum's gate fact (alias ``asof``, carrying the audit time)

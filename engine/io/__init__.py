@@ -1,7 +1,8 @@
 """Reading input documents: YAML and JSON with a table of positions, and finding the inputs."""
 
-from .load import MAX_ALIAS_VALUES, load_document, load_json
+from .jsondoc import load_json
 from .sources import DEFAULT_MAX_SIZE, STDIN_NAME, Source, Warn, iter_sources, parse_size
+from .yamldoc import MAX_ALIAS_VALUES, load_document
 
 __all__ = [
     "DEFAULT_MAX_SIZE",

@@ -1,7 +1,7 @@
 """Rendering a pack for people: ``followup pack show`` (the resolved pack as YAML, with the pack
 that set each value), ``followup pack docs`` (a Markdown reference) and ``followup explain`` (one
 rule). Everything is rendered from the pack's own data: titles, rationales, conditions, parameters
-and examples. The commands themselves are in ``cli_pack``.
+and examples. The commands themselves are in ``cli.pack``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 
 from ..audit.auditor import Auditor
 from .model import Check, Example, Pack, Param, Pattern, Rule, Where
-from .testing.run import ExampleResult, behaviour, plan, run_example
+from .testing.plan import behaviour, plan
+from .testing.run import ExampleResult, run_example
 
 KIND_WORDS = {"violation": "violation", "next_step": "next step"}
 OP_WORDS = {"after": "after", "before": "before", "at_or_after": "at or after", "at_or_before": "at or before"}

@@ -72,7 +72,7 @@ def parse_example_time(text: object, timezone: str) -> datetime:
 
 def check_examples(pack: Pack, positions: Mapping[str, Positions], problems: list[Problem]) -> None:
     """Rule names, times and histories of every example and test, located in their files."""
-    from ..history.check import parse_history
+    from ..history.read import parse_history
 
     rule_ids = [r.id for r in pack.rules]
     for example in (*(e for r in pack.rules for e in r.examples), *pack.tests):

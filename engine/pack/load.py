@@ -6,10 +6,10 @@ the line and column of the key or value it is about (overlay problems in the ove
 loader keeps each file's position table (JSON pointer -> line, column) on the side and also uses it
 to place the compiler's problems, which carry JSON pointers.
 
-The steps, in the order a file goes through them: ``packschema`` (JSON Schema, dropping refused
-parts), ``packparse`` (document -> pack model, with the semantic checks; ``textpattern`` for text
-patterns, run by RE2), ``packoverlay`` (an ``extends`` overlay merged into its base), ``packexamples`` (the
-examples and tests as histories), then ``compiler``.
+The steps, in the order a file goes through them: ``pack.schema`` (JSON Schema, dropping refused
+parts), ``pack.parse`` (document -> pack model, with the semantic checks; ``pack.textpattern`` for
+text patterns, run by RE2), ``pack.overlay`` (an ``extends`` overlay merged into its base),
+``pack.examples`` (the examples and tests as histories), then ``compile.compiler``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import InputError, Positions, Problem, locate, suggest
-from ..io.load import load_document
+from ..io.yamldoc import load_document
 from .examples import check_examples
 from .model import Example, Pack
 from .overlay import overlay_pack

@@ -2,7 +2,7 @@
 that need the file's positions: pattern names and their regular expressions, duplicate rule ids,
 parameter values, and literal values of fields the history format lists.
 
-The parser handles one file; ``packoverlay`` merges an overlay's parsed pack into its base.
+The parser handles one file; ``pack.overlay`` merges an overlay's parsed pack into its base.
 """
 
 from __future__ import annotations

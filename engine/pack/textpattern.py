@@ -1,3 +1,5 @@
+# Over 400 lines: one translator whose parser, node types and emitter share private node classes and
+# flag rules; split, they would become public only to cross a file line.
 """A pack's text patterns, run by RE2: linear time in the length of the text, whatever the pattern.
 
 Patterns are written in RE2's syntax (which Python's ``re`` shares for everything but lookaround,

@@ -25,7 +25,7 @@ from ..compile.template import format_time
 from ..diagnostics import UNSAFE, Problem, display_path, escape_controls
 from ..io.sources import STDIN_NAME
 from ..model import Finding, HistoryResult
-from . import Context, Summary
+from .base import Context, Summary
 from .sarif import source_path, subject_position
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}

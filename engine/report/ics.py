@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from ..compile.template import format_time
 from ..diagnostics import CI_COMMAND, Problem
 from ..model import Event, Finding, History, HistoryResult
-from . import Context, Summary
+from .base import Context, Summary
 
 CRLF = "\r\n"
 MAX_OCTETS = 75

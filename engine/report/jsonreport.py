@@ -7,7 +7,7 @@ from typing import TextIO
 
 from ..diagnostics import Problem
 from ..model import Finding, HistoryResult
-from . import Context, Summary, display_source, to_json
+from .base import Context, Summary, display_source, to_json
 
 
 def finding_dict(f: Finding) -> dict[str, object]:

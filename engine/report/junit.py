@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from ..diagnostics import Problem, display_path, printable
 from ..model import SEVERITY_RANK, Finding, HistoryResult, Waived
-from . import Context, Summary, quoted_source
+from .base import Context, Summary, quoted_source
 from .sarif import subject_position
 
 

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from ..compile.template import format_time
 from ..diagnostics import Problem, display_path, escape_controls
 from ..model import Finding, HistoryResult
-from . import Context, Summary, quoted_source
+from .base import Context, Summary, quoted_source
 from .sarif import subject_position
 
 ICONS = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}

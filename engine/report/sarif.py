@@ -28,7 +28,7 @@ from urllib.parse import quote
 from ..diagnostics import Problem
 from ..model import Finding, HistoryResult
 from ..pack.model import Rule
-from . import Context, Summary, to_json
+from .base import Context, Summary, to_json
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}

@@ -15,7 +15,7 @@ import click
 from ..compile.template import format_time
 from ..diagnostics import Problem, printable
 from ..model import Finding, HistoryResult
-from . import Context, Summary, quoted_source
+from .base import Context, Summary, quoted_source
 
 MARKS = {"error": "✗", "warning": "!", "info": "·"}
 COLORS = {"error": "red", "warning": "yellow", "info": "blue"}

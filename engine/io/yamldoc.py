@@ -1,4 +1,4 @@
-"""Load YAML and JSON documents as plain data, with the position of every value on the side.
+"""Load YAML documents as plain data, with the position of every value on the side.
 
 Positions live in a table keyed by JSON pointer (``""`` is the root, ``"/events/0/at"`` a value,
 ``"/events/0/at#key"`` the key naming it), so the data stays plain dicts and lists that JSON Schema
@@ -10,22 +10,17 @@ position of both, and deep nesting cannot exhaust Python's stack. Scalars follow
 schema (``yes``/``no``/``on``/``off`` and ``10:00`` stay strings) and there is no implicit
 timestamp: ``at: 2026-11-02T10:00`` stays the string the history module parses.
 
-JSON (``.json`` files, ``.jsonl`` lines) is parsed by :mod:`json` for exact JSON semantics and
-speed; a second, token-level pass finds the positions and duplicate keys.
+JSON is read by ``jsondoc``, with the same table of positions.
 """
 
 from __future__ import annotations
 
-import bisect
-import json
 import re
 from typing import Any, ClassVar
 
 import yaml
 
-from ..diagnostics import InputError, Positions, Problem, escape_segment, excerpt, shorten
-
-# Reading files, folders and stdin moved to `sources`; these names stay importable from here.
+from ..diagnostics import InputError, Positions, Problem, escape_segment, excerpt
 
 # Deeper than any real history; keeps later recursive steps (JSON Schema) far from the stack limit.
 MAX_DEPTH = 200
@@ -229,7 +224,7 @@ class _YamlBuilder:
         where = (mark.line + 1, mark.column + 1)
         first = top.key_lines.get(key)
         if first is not None:
-            self.problem(mark, _duplicate(key, first), pointer)
+            self.problem(mark, duplicate_key(key, first), pointer)
         else:
             top.key_lines[key] = where
         self.positions[pointer + "#key"] = where
@@ -317,110 +312,12 @@ def _not_valid(text: str, tag: str) -> str:
     return f"{excerpt(text)} is not a valid {_short_tag(tag)}"
 
 
-def _duplicate(key: str, first: tuple[int, int]) -> str:
+def duplicate_key(key: str, first: tuple[int, int]) -> str:
     return f"duplicate key {excerpt(key)}; first defined at line {first[0]}, column {first[1]}"
 
 
 def _tag_refused(tag: str) -> str:
     return f"YAML tag {excerpt(_short_tag(tag))} is not allowed: a history is plain data"
-
-
-# JSON tokens, enough to find where keys and values start in text json.loads already accepted.
-# A key and the start of its value are one token (group 1 the key, group 2 the value), which
-# halves the iterations of the loop below; commas and colons are never tokens on their own.
-_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
-_JSON_TOKEN = re.compile(
-    rf'({_STRING})\s*:\s*({_STRING}|[{{\[]|[^\s{{}}\[\],:"]+)'  # "key": value
-    rf'|([}}\]])'  # the end of a collection
-    rf'|{_STRING}|[{{\[]|[^\s{{}}\[\],:"]+'  # a value with no key: an item, or the root
-)
-
-
-class _JsonFrame:
-    __slots__ = ("count", "is_map", "keys", "pointer")
-
-    def __init__(self, pointer: str, is_map: bool) -> None:
-        self.pointer = pointer
-        self.is_map = is_map
-        self.count = 0  # sequences: items so far
-        self.keys: dict[str, tuple[int, int]] = {}
-
-
-def load_json(text: str, source: str, line_offset: int = 0) -> tuple[object, Positions]:
-    """Parse one JSON document (a ``.json`` file, or one line of a ``.jsonl`` file).
-
-    ``line_offset`` is added to every line, so that positions inside line N of a JSON Lines file
-    (``line_offset = N - 1``) point into the real file; columns count within that line.
-    """
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        message = f"JSON syntax error: {exc.msg}"
-        raise InputError([Problem(source, exc.lineno + line_offset, exc.colno, message)]) from None
-    except (RecursionError, ValueError) as exc:  # deep nesting; an integer of 5,000 digits
-        if isinstance(exc, RecursionError):
-            reason = "nested too deeply"
-        elif "digits" in str(exc):  # Python's words name an interpreter setting: not for users
-            reason = "a number with more than 4,300 digits is too long to read"
-        else:
-            reason = shorten(str(exc), 200)
-        problem = Problem(source, line_offset + 1, 1, f"cannot read JSON: {reason}")
-        raise InputError([problem]) from None
-    positions, problems = _json_positions(text, source, line_offset)
-    if problems:
-        raise InputError(problems)
-    return data, positions
-
-
-def _json_positions(text: str, source: str, line_offset: int) -> tuple[Positions, list[Problem]]:
-    # The hot loop of a JSON Lines batch: kept flat, with slot-only frames.
-    positions: Positions = {}
-    problems: list[Problem] = []
-    single_line = "\n" not in text
-    line = line_offset + 1
-    line_starts = [0] + [m.end() for m in re.finditer("\n", text)] if not single_line else []
-
-    def where(offset: int) -> tuple[int, int]:
-        index = bisect.bisect_right(line_starts, offset) - 1
-        return line_offset + index + 1, offset - line_starts[index] + 1
-
-    stack: list[_JsonFrame] = []
-    for match in _JSON_TOKEN.finditer(text):
-        if match.lastindex == 3:
-            stack.pop()
-            continue
-        if match.lastindex == 2:  # "key": value
-            frame = stack[-1]
-            token = match.group(1)
-            key = json.loads(token) if "\\" in token else token[1:-1]
-            pointer = f"{frame.pointer}/{escape_segment(key)}"
-            offset = match.start()
-            at = (line, offset + 1) if single_line else where(offset)
-            seen = frame.keys.get(key)
-            if seen is not None:
-                problems.append(Problem(source, *at, _duplicate(key, seen), pointer))
-            else:
-                frame.keys[key] = at
-            positions[pointer + "#key"] = at
-            offset = match.start(2)
-            first = match.group(2)[0]
-        else:
-            if stack:
-                frame = stack[-1]
-                pointer = f"{frame.pointer}/{frame.count}"
-                frame.count += 1
-            else:
-                pointer = ""
-            offset = match.start()
-            first = text[offset]
-        at = (line, offset + 1) if single_line else where(offset)
-        positions[pointer] = at
-        if first in "{[":
-            if len(stack) >= MAX_DEPTH:
-                problems.append(Problem(source, *at, f"nested more than {MAX_DEPTH} levels deep"))
-                break
-            stack.append(_JsonFrame(pointer, first == "{"))
-    return positions, problems
 
 
 def _syntax_hint(text: str, line: int, column: int) -> str:

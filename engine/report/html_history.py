@@ -1,0 +1,414 @@
+# About 400 lines: one history's section is one SVG timeline plus its tables, drawn by one class.
+"""One history's section of the HTML page: head, SVG timeline (lanes, badges, next steps, axis),
+findings, people and event log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from ..model import SEVERITY_RANK, Event, Finding, HistoryResult
+from .base import Context
+from .html_words import (
+    AXIS_H,
+    LANE_H,
+    LANE_LABEL,
+    LANES,
+    MAX_TICKS,
+    PLOT_X0,
+    PLOT_X1,
+    SEVERITY_LABEL,
+    SEVERITY_LETTER,
+    STEP_ROW_H,
+    TOP,
+    VIEW_W,
+    count_chips,
+    describe,
+    esc,
+    esc_path,
+    local_time,
+    person_name,
+    plural,
+    relative,
+    words,
+)
+
+
+@dataclass(frozen=True)
+class Axis:
+    t0: float
+    t1: float
+    tz: ZoneInfo
+
+    def x(self, moment: datetime) -> float:
+        frac = (moment.timestamp() - self.t0) / (self.t1 - self.t0)
+        return round(PLOT_X0 + frac * (PLOT_X1 - PLOT_X0), 1)
+
+    def ticks(self) -> list[tuple[datetime, str]]:
+        """Ticks at round local times (midnights, Mondays, first days of months) of the zone."""
+        span = self.t1 - self.t0
+        start = datetime.fromtimestamp(self.t0, self.tz)
+        hour_steps = (1, 2, 3, 6, 12)
+        for step in hour_steps:
+            if span / (step * 3600) <= MAX_TICKS:
+                return self._hour_ticks(start, step)
+        for days in (1, 2, 7, 14):
+            if span / (days * 86400) <= MAX_TICKS:
+                return self._day_ticks(start.date(), days)
+        for months in (1, 2, 3, 6, 12, 24, 60):
+            if span / (months * 30.4 * 86400) <= MAX_TICKS:
+                return self._month_ticks(start.date(), months)
+        return []
+
+    def _inside(self, moment: datetime) -> bool:
+        return self.t0 <= moment.timestamp() <= self.t1
+
+    def _hour_ticks(self, start: datetime, step: int) -> list[tuple[datetime, str]]:
+        moment = start.replace(minute=0, second=0, microsecond=0)
+        moment = moment.replace(hour=moment.hour - moment.hour % step)
+        out: list[tuple[datetime, str]] = []
+        last_day: date | None = None
+        while moment.timestamp() <= self.t1:
+            local = moment.astimezone(self.tz)
+            if self._inside(local):
+                label = f"{local:%H:%M}"
+                if local.date() != last_day:
+                    label = f"{local.day} {local:%b} {label}"
+                    last_day = local.date()
+                out.append((local, label))
+            moment = datetime.fromtimestamp(moment.timestamp() + step * 3600, self.tz)
+        return out
+
+    def _day_ticks(self, first: date, days: int) -> list[tuple[datetime, str]]:
+        if days >= 7:
+            first -= timedelta(days=first.weekday())  # weeks start on Monday
+        out: list[tuple[datetime, str]] = []
+        day = first
+        last_year = None
+        while True:
+            moment = datetime.combine(day, time(0), self.tz)
+            if moment.timestamp() > self.t1:
+                return out
+            if self._inside(moment):
+                label = f"{moment:%a} {moment.day} {moment:%b}" if days == 1 else f"{moment.day} {moment:%b}"
+                if moment.year != last_year:
+                    label += f" {moment.year}" if not out else ""
+                    last_year = moment.year
+                out.append((moment, label))
+            day += timedelta(days=days)
+
+    def _month_ticks(self, first: date, months: int) -> list[tuple[datetime, str]]:
+        index = first.year * 12 + first.month - 1
+        index -= index % months
+        out: list[tuple[datetime, str]] = []
+        while True:
+            moment = datetime(index // 12, index % 12 + 1, 1, tzinfo=self.tz)
+            if moment.timestamp() > self.t1:
+                return out
+            if self._inside(moment):
+                out.append((moment, f"{moment:%b %Y}"))
+            index += months
+
+
+def make_axis(moments: Iterable[datetime], tz: ZoneInfo) -> Axis:
+    stamps = [m.timestamp() for m in moments]
+    lo, hi = min(stamps), max(stamps)
+    if hi - lo < 3600:
+        lo, hi = lo - 43200, hi + 43200
+    pad = (hi - lo) * 0.03
+    return Axis(lo - pad, hi + pad, tz)
+
+
+class HistorySection:
+    """The section of one history: head, timeline, findings, people, event log."""
+
+    def __init__(self, result: HistoryResult, anchor: str, context: Context) -> None:
+        self.result = result
+        self.anchor = anchor
+        self.context = context
+        self.history = result.history
+        self.tz = ZoneInfo(self.history.timezone) if self.history else ZoneInfo("UTC")
+        self.as_of = context.as_of
+        events = self.history.events if self.history else ()
+        self.events = sorted(events, key=lambda e: (e.at, e.id))
+        self.event_anchor = {e.id: f"{anchor}-ev{i}" for i, e in enumerate(self.events, 1)}
+        self.by_id = {e.id: e for e in self.events}
+        self.violations = sorted(
+            (f for f in result.findings if f.kind == "violation"),
+            key=lambda f: (-SEVERITY_RANK[f.severity], self._when(f.subject), f.rule),
+        )
+        self.steps = sorted(
+            (f for f in result.findings if f.kind == "next_step"),
+            key=lambda f: (f.due or self.as_of, f.rule, f.subject, f.person or ""),
+        )
+
+    def _when(self, event_id: str) -> float:
+        event = self.by_id.get(event_id)
+        return event.at.timestamp() if event else 0.0
+
+    def _name(self, person_id: str) -> str:
+        return person_name(self.history, person_id) if self.history else person_id
+
+    def _rule_title(self, f: Finding) -> str:
+        rule = self.context.pack.rule(f.rule)
+        return rule.title if rule else f.rule
+
+    # -- head -----------------------------------------------------------------------------------
+
+    def render(self) -> str:
+        r = self.result
+        by_sev: dict[str, int] = {}
+        for f in self.violations:
+            by_sev[f.severity] = by_sev.get(f.severity, 0) + 1
+        counts = count_chips(by_sev, len(self.steps))
+        zone = self.history.timezone if self.history else "UTC"
+        parts = [
+            f'<section class="card history" id="{self.anchor}" aria-labelledby="{self.anchor}-title">',
+            '<header class="history-head"><div class="who">',
+            f'<h2 id="{self.anchor}-title">{esc(r.candidate)}</h2>',
+            f'<p class="source">{esc_path(r.source)}</p>',
+            f'<p class="asof">As of <strong><time datetime="{esc(self.as_of.isoformat())}">'
+            f"{esc(local_time(self.as_of, self.tz))}</time></strong> · times in {esc(zone)}</p>",
+            f'</div><p class="counts">{counts}</p></header>',
+        ]
+        if self.events or self.steps:
+            parts.append(self.timeline())
+        parts.append('<div class="columns"><div class="findings">')
+        parts.append(self.findings())
+        parts.append('</div><div class="people">')
+        parts.append(self.people())
+        parts.append("</div></div>")
+        parts.append(self.event_log())
+        parts.append("</section>\n")
+        return "\n".join(parts)
+
+    # -- the timeline ---------------------------------------------------------------------------
+
+    def timeline(self) -> str:
+        moments: list[datetime] = [self.as_of]
+        for e in self.events:
+            moments.append(e.at)
+            ends = e.data.get("ends")
+            if isinstance(ends, datetime):
+                moments.append(ends)
+        moments.extend(f.due for f in self.steps if f.due)
+        axis = make_axis(moments, self.tz)
+
+        lane_keys = [key for key, _ in LANES if any(e.type == key for e in self.events)]
+        lane_keys += sorted({e.type for e in self.events} - set(LANE_LABEL))
+        lane_y: dict[str, float] = {}
+        y = float(TOP)
+        for key in lane_keys:
+            lane_y[key] = y
+            y += LANE_H
+        step_rows = self._step_rows(axis)
+        steps_top = y
+        if self.steps:
+            y += max(STEP_ROW_H * (max(step_rows.values()) + 1) + 16, LANE_H)
+        plot_bottom = y
+        height = plot_bottom + AXIS_H
+        ax = axis.x(self.as_of)
+
+        out: list[str] = [
+            '<div class="timeline-scroll">',
+            f'<svg class="timeline" viewBox="0 0 {VIEW_W} {height:g}" role="img" '
+            f'aria-labelledby="{self.anchor}-svgt" preserveAspectRatio="xMinYMin meet">',
+            f'<title id="{self.anchor}-svgt">Timeline of {esc(self.result.candidate)}: '
+            f"{plural(len(self.events), 'event')}, {plural(len(self.violations), 'violation')}, "
+            f"{plural(len(self.steps), 'next step')}</title>",
+            f'<rect class="future" x="{ax}" y="{TOP}" width="{max(PLOT_X1 + 10 - ax, 0):g}" '
+            f'height="{plot_bottom - TOP:g}"/>',
+        ]
+        # lanes
+        for key in lane_keys:
+            ly = lane_y[key]
+            out.append(f'<line class="lane-line" x1="0" y1="{ly + LANE_H:g}" x2="{VIEW_W}" y2="{ly + LANE_H:g}"/>')
+            label = LANE_LABEL.get(key) or key.replace("_", " ").capitalize()
+            out.append(f'<text class="lane-label" x="8" y="{ly + LANE_H / 2 + 9:g}">{esc(label)}</text>')
+        if self.steps:
+            out.append(f'<text class="lane-label steps" x="8" y="{steps_top + 28:g}">Next steps</text>')
+        # grid and axis
+        for moment, label in axis.ticks():
+            x = axis.x(moment)
+            out.append(f'<line class="grid" x1="{x}" y1="{TOP}" x2="{x}" y2="{plot_bottom:g}"/>')
+            out.append(f'<line class="axis" x1="{x}" y1="{plot_bottom:g}" x2="{x}" y2="{plot_bottom + 6:g}"/>')
+            anchor = "middle" if PLOT_X0 + 30 < x < PLOT_X1 - 30 else ("end" if x >= PLOT_X1 - 30 else "start")
+            out.append(f'<text class="tick-label" x="{x}" y="{plot_bottom + 22:g}" text-anchor="{anchor}">'
+                       f"{esc(label)}</text>")
+        out.append(f'<line class="axis" x1="{PLOT_X0 - 10}" y1="{plot_bottom:g}" x2="{PLOT_X1 + 10}" '
+                   f'y2="{plot_bottom:g}"/>')
+        out.append(f'<text class="tz" x="8" y="{plot_bottom + 22:g}">{esc(self.tz.key)}</text>')
+        # the audit time
+        asof_label = f"as of {local_time(self.as_of, self.tz)}"
+        anchor = "end" if ax > VIEW_W - 200 else ("start" if ax < PLOT_X0 + 120 else "middle")
+        out.append(f'<line class="asof-line" x1="{ax}" y1="{TOP - 8}" x2="{ax}" y2="{plot_bottom:g}"/>')
+        out.append(f'<text class="asof-label" x="{ax}" y="{TOP - 14}" text-anchor="{anchor}">{esc(asof_label)}</text>')
+        # events, then the violations on them
+        findings_on: dict[str, list[Finding]] = {}
+        for f in self.violations:
+            findings_on.setdefault(f.subject, []).append(f)
+        last_label: dict[str, float] = {}
+        for e in self.events:
+            cy = lane_y[e.type] + LANE_H / 2 + 6
+            x = axis.x(e.at)
+            show_id = x - last_label.get(e.type, -1e9) > 40
+            if show_id:
+                last_label[e.type] = x
+            out.append(self._event_mark(e, x, cy, axis, show_id))
+            for i, f in enumerate(findings_on.get(e.id, [])):
+                n = len(findings_on[e.id])
+                out.append(self._badge(f, round(x + (i - (n - 1) / 2) * 19, 1), x, cy))
+        # next steps
+        for number, f in enumerate(self.steps, 1):
+            out.append(self._step_mark(f, number, axis, steps_top + 22 + step_rows[id(f)] * STEP_ROW_H))
+        out.append("</svg></div>")
+        out.append('<p class="scroll-hint" aria-hidden="true">Scroll the timeline sideways →</p>')
+        return "\n".join(out)
+
+    def _step_rows(self, axis: Axis) -> dict[int, int]:
+        """Rows for next-step diamonds so that close ones do not overlap."""
+        rows: list[float] = []
+        placed: dict[int, int] = {}
+        for f in sorted(self.steps, key=lambda s: (s.due or self.as_of)):
+            x = axis.x(f.due or self.as_of)
+            for i, last in enumerate(rows):
+                if x - last >= 34:
+                    rows[i] = x
+                    placed[id(f)] = i
+                    break
+            else:
+                rows.append(x)
+                placed[id(f)] = len(rows) - 1
+        return placed
+
+    def _event_mark(self, e: Event, x: float, cy: float, axis: Axis, show_id: bool) -> str:
+        assert self.history is not None
+        title = f"{e.id} · {local_time(e.at, self.tz)} · {describe(e, self.history)}"
+        classes = f"event-mark type-{esc(e.type)}"
+        if e.data.get("direction") == "received":
+            classes += " received"
+        shape = f'<circle cx="{x}" cy="{cy:g}" r="{8 if e.type == "interview" else 6.5}"/>'
+        ends = e.data.get("ends")
+        if isinstance(ends, datetime):
+            x2 = axis.x(ends)
+            shape = f'<rect class="span" x="{x}" y="{cy - 3:g}" width="{max(x2 - x, 0):g}" height="6" rx="3"/>' + shape
+        if e.type == "decision":
+            shape = f'<rect x="{x - 7}" y="{cy - 7:g}" width="14" height="14" rx="2"/>'
+        label = f'<text class="id" x="{x}" y="{cy + 22:g}" text-anchor="middle">{esc(e.id)}</text>' if show_id else ""
+        return (f'<a class="{classes}" data-event-id="{esc(e.id)}" href="#{self.event_anchor[e.id]}">'
+                f"<title>{esc(title)}</title>{shape}{label}</a>")
+
+    def _badge(self, f: Finding, x: float, mark_x: float, cy: float) -> str:
+        waived = " waived" if f.waived else ""
+        who = f" ({self._name(f.person)})" if f.person else ""
+        title = f"{SEVERITY_LABEL[f.severity]}: {self._rule_title(f)}{who}. {f.message}"
+        if f.waived:
+            title += f" [waived: {f.waived.reason}]"
+        top = cy - 30
+        return (
+            f'<g class="finding-mark violation severity-{f.severity}{waived} badge" data-filter="{f.severity}" '
+            f'data-rule="{esc(f.rule)}" data-subject="{esc(f.subject)}"><title>{esc(title)}</title>'
+            f'<line class="stem" x1="{x:g}" y1="{top + 8:g}" x2="{mark_x:g}" y2="{cy - 7:g}"/>'
+            f'<rect x="{x - 8:g}" y="{top - 8:g}" width="16" height="16" rx="4"/>'
+            f'<text x="{x:g}" y="{top + 4:g}">{SEVERITY_LETTER[f.severity]}</text></g>'
+        )
+
+    def _step_mark(self, f: Finding, number: int, axis: Axis, cy: float) -> str:
+        due = f.due or self.as_of
+        x = axis.x(due)
+        overdue = due < self.as_of
+        who = f" ({self._name(f.person)})" if f.person else ""
+        state = f"overdue since {local_time(due, self.tz)}" if overdue else f"due {local_time(due, self.tz)}"
+        title = f"Next step, {state}: {self._rule_title(f)}{who}. {f.message}"
+        classes = "finding-mark next-step" + (" overdue" if overdue else "")
+        return (
+            f'<g class="{classes}" data-filter="next-step" data-rule="{esc(f.rule)}" '
+            f'data-subject="{esc(f.subject)}"><title>{esc(title)}</title>'
+            f'<path d="M{x:g} {cy - 8:g} L{x + 8:g} {cy:g} L{x:g} {cy + 8:g} L{x - 8:g} {cy:g} Z"/>'
+            f'<text x="{x + 11:g}" y="{cy + 4:g}">{number}</text></g>'
+        )
+
+    # -- words ----------------------------------------------------------------------------------
+
+    def _where(self, f: Finding) -> str:
+        bits = []
+        event = self.by_id.get(f.subject)
+        if event is not None:
+            bits.append(
+                f'on <a href="#{self.event_anchor[event.id]}">{esc(event.id)}</a> '
+                f"({esc(words(event.type))}, {esc(local_time(event.at, self.tz))})"
+            )
+        elif f.subject:
+            bits.append(f"on {esc(f.subject)}")
+        if f.person:
+            bits.append(esc(self._name(f.person)))
+        bits.append(f"rule <code>{esc(f.rule)}</code>")
+        return " · ".join(bits)
+
+    def findings(self) -> str:
+        out: list[str] = []
+        if not self.violations and not self.steps:
+            return '<p class="empty">Nothing to report: every rule is followed and nothing is due.</p>'
+        if self.violations:
+            out.append(f"<h3>Violations ({len(self.violations)})</h3><ol>")
+            for f in self.violations:
+                waived = ""
+                if f.waived:
+                    waived = (f'<p class="waiver"><span class="chip chip-muted">Waived</span> by '
+                              f"{esc(f.waived.approved_by)} until {esc(f.waived.expires)}: {esc(f.waived.reason)}</p>")
+                out.append(
+                    f'<li class="finding violation sev-{f.severity}{" is-waived" if f.waived else ""}" '
+                    f'data-filter="{f.severity}">'
+                    f'<div class="head"><span class="chip chip-{f.severity}">{SEVERITY_LABEL[f.severity]}</span>'
+                    f'<span class="title">{esc(self._rule_title(f))}</span></div>'
+                    f'<p class="message">{esc(f.message)}</p><p class="where">{self._where(f)}</p>{waived}</li>'
+                )
+            out.append("</ol>")
+        if self.steps:
+            out.append(f"<h3>Next steps ({len(self.steps)})</h3><ol>")
+            for number, f in enumerate(self.steps, 1):
+                due = f.due or self.as_of
+                delta = due.timestamp() - self.as_of.timestamp()
+                when = f"overdue, was due {relative(delta)}" if delta < 0 else f"due {relative(delta)}"
+                out.append(
+                    '<li class="finding step" data-filter="next-step">'
+                    f'<div class="head"><span class="chip chip-step">Next step {number}</span>'
+                    f'<span class="title">{esc(self._rule_title(f))}</span></div>'
+                    f'<p class="message"><span class="due"><time datetime="{esc(due.isoformat())}">'
+                    f"{esc(local_time(due, self.tz))}</time></span> ({when}) — {esc(f.message)}</p>"
+                    f'<p class="where">{self._where(f)}</p></li>'
+                )
+            out.append("</ol>")
+        return "".join(out)
+
+    def people(self) -> str:
+        if self.history is None:
+            return ""
+        c = self.history.candidate
+        contact = " · ".join(f'<span class="nowrap">{esc(v)}</span>' for v in (c.email, c.phone) if v)
+        role = "candidate" + (f" · {contact}" if contact else "")
+        items = [f'<li><strong>{esc(c.name)}</strong> <span class="role">{role}</span></li>']
+        for p in self.history.people:
+            role = words(p.role)
+            if p.company:
+                role += f" at {p.company}"
+            items.append(f'<li>{esc(p.name)} <span class="role">{esc(role)}</span></li>')
+        return f"<h3>People ({len(self.history.people) + 1})</h3><ul>{''.join(items)}</ul>"
+
+    def event_log(self) -> str:
+        if self.history is None or not self.events:
+            return ""
+        items = []
+        for e in self.events:
+            body = e.data.get("body")
+            quote = f"<blockquote>{esc(body)}</blockquote>" if isinstance(body, str) and body.strip() else ""
+            items.append(
+                f'<li id="{self.event_anchor[e.id]}"><time datetime="{esc(e.at.isoformat())}">'
+                f"{esc(local_time(e.at, self.tz))}</time>"
+                f'<div class="what">{esc(describe(e, self.history))} <span class="eid">{esc(e.id)}</span>'
+                f"{quote}</div></li>"
+            )
+        return (f'<details class="events"><summary>Event log ({len(self.events)})</summary>'
+                f'<ol class="event-list">{"".join(items)}</ol></details>')

@@ -1,0 +1,188 @@
+"""Small pieces every part of the HTML page uses: escaping (every string from a history or a pack
+passes through `esc`), words for events and times, and the page's layout constants."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from ..compile.template import format_time
+from ..diagnostics import CI_COMMAND, UNSAFE, escape_controls
+from ..model import Event, History
+
+SEVERITIES = ("error", "warning", "info")
+
+
+SEVERITY_LABEL: Mapping[str, str] = {"error": "Error", "warning": "Warning", "info": "Info"}
+
+
+SEVERITY_LETTER: Mapping[str, str] = {"error": "E", "warning": "W", "info": "i"}
+
+
+LANES: tuple[tuple[str, str], ...] = (
+    ("interview", "Interviews"),
+    ("email", "Emails"),
+    ("call", "Calls"),
+    ("note", "Notes"),
+    ("social", "Social media"),
+    ("reference_contact", "To references"),
+    ("reference_check", "Reference checks"),
+    ("decision", "Decisions"),
+)
+
+
+LANE_LABEL = dict(LANES)
+
+
+WORDS: Mapping[str, str] = {
+    "thank_you": "thank-you",
+    "check_in": "check-in",
+    "heads_up": "heads-up",
+    "contact_employer": "asked to contact the employer",
+    "on_hold": "on hold",
+}
+
+
+# SVG geometry, in viewBox units.
+VIEW_W = 1000
+PLOT_X0, PLOT_X1 = 150, 975
+
+
+TOP = 40  # room for the "as of" label
+
+
+LANE_H = 52
+
+
+STEP_ROW_H = 24
+
+
+AXIS_H = 44
+
+
+MAX_TICKS = 10
+
+
+_BREAKS = str.maketrans({"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+
+
+def esc(value: object) -> str:
+    """Text or attribute value (always double-quoted) of anything not written by this module."""
+    text = html.escape(str(value), quote=True)
+    if UNSAFE.search(text):
+        text = escape_controls(text.translate(_BREAKS))
+    if "##" in text:
+        text = CI_COMMAND.sub(lambda m: m.group(1) + "&#91;", text)
+    return text
+
+
+def esc_path(value: str) -> str:
+    """A file name that may break after its slashes on narrow screens."""
+    return esc(value).replace("/", "/<wbr>")
+
+
+def words(value: object) -> str:
+    text = str(value)
+    return WORDS.get(text, text.replace("_", " "))
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def local_time(moment: datetime, tz: ZoneInfo) -> str:
+    return format_time(moment.timestamp(), tz)
+
+
+def relative(delta_seconds: float) -> str:
+    """``in 6 days`` / ``2 hours ago`` / ``now``."""
+    seconds = abs(delta_seconds)
+    if seconds < 60:
+        return "now"
+    for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size or unit == "minute":
+            n = int(seconds // size)
+            if unit == "week" and seconds < 14 * 86400:
+                continue
+            text = plural(n, unit)
+            return f"in {text}" if delta_seconds > 0 else f"{text} ago"
+    return "now"  # pragma: no cover - the loop always returns
+
+
+def as_ids(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value)
+    return (str(value),)
+
+
+def person_name(history: History, person_id: str) -> str:
+    person = history.person(person_id)
+    return person.name if person else person_id
+
+
+def names(history: History, value: object) -> str:
+    return ", ".join(person_name(history, p) for p in as_ids(value))
+
+
+def describe(event: Event, history: History) -> str:
+    """One line, in plain words, of what happened (not escaped)."""
+    get = event.data.get
+    kind = event.type
+    if kind == "interview":
+        text = f"Interview at {get('company', '?')}"
+        if get("position"):
+            text += f" for {get('position')}"
+        if get("with"):
+            text += f" with {names(history, get('with'))}"
+        return text
+    if kind in ("email", "call"):
+        noun = "Email" if kind == "email" else "Call"
+        if get("direction") == "received":
+            text = f"{noun} from {names(history, get('from')) or '?'}"
+        else:
+            text = f"{noun} to {names(history, get('to')) or '?'}"
+        extras = []
+        if get("purpose") and get("purpose") != "other":
+            extras.append(words(get("purpose")))
+        if get("proofread_by"):
+            extras.append(f"proofread by {person_name(history, str(get('proofread_by')))}")
+        if extras:
+            text += f" ({', '.join(extras)})"
+        if get("subject"):
+            text += f": “{get('subject')}”"
+        return text
+    if kind == "note":
+        return f"Handwritten note to {names(history, get('to')) or '?'}"
+    if kind == "social":
+        action = words(get("action", "activity"))
+        text = f"{get('network')}: {action}" if get("network") else action.capitalize()
+        if get("target"):
+            text += f" → {person_name(history, str(get('target')))}"
+        return text
+    if kind == "reference_contact":
+        ref = person_name(history, str(get("reference", "?")))
+        what = get("company") or get("about") or ""
+        if get("request") == "contact_employer":
+            return f"Asked reference {ref} to contact {what or 'the employer'}"
+        return f"Heads-up to reference {ref}" + (f" about {what}" if what else "")
+    if kind == "reference_check":
+        ref = person_name(history, str(get("reference", "?")))
+        return f"{get('company', 'The employer')} contacted reference {ref}"
+    if kind == "decision":
+        who = get("company") or get("about") or "Employer"
+        return f"Decision from {who}: {words(get('outcome', '?'))}"
+    return kind.replace("_", " ").capitalize()
+
+
+def count_chips(by_severity: Mapping[str, int], next_steps: int) -> str:
+    chips = [
+        f'<span class="chip chip-{s}">{plural(n, SEVERITY_LABEL[s].lower())}</span>'
+        for s in SEVERITIES if (n := by_severity.get(s))
+    ]
+    if next_steps:
+        chips.append(f'<span class="chip chip-step">{plural(next_steps, "next step")}</span>')
+    return " ".join(chips) or '<span class="chip chip-step">all clear</span>'
