@@ -215,3 +215,49 @@ def test_every_pattern_with_a_join_ends_with_the_guard() -> None:
                 checked += 1
             scope.append(alias)
     assert checked > 40
+
+
+def test_a_reference_to_an_earlier_match_is_a_join_and_a_literal_is_written_with_in(tmp_path: Path) -> None:
+    c = compile_text(
+        tmp_path,
+        """rules:
+  - id: same-company
+    title: t
+    rationale: r
+    severity: error
+    violation:
+      when:
+        - {fact: interview, as: i}
+        - {fact: interview, as: j, where: {company: i.company, position: {in: [i.company]}}}
+      subject: j.key
+      message: m
+""",
+    )
+    j = rule_all(c, "same-company:violation:0")[2]["j"]["$and"]
+    assert {"company": {"i": "company"}} in j  # a join to the earlier match
+    assert {"$or": [{"position": "i.company"}]} in j  # the text itself
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("{fact: interview, as: i, where: {company: i.company}}", "'i.company' names 'i', this pattern's own name"),
+        ("{fact: email, as: e, where: {about: x.key}}", "'x.key' names 'x', which no earlier pattern matches"),
+    ],
+)
+def test_a_reference_to_an_unbound_name_is_an_error_not_a_literal(tmp_path: Path, where: str, message: str) -> None:
+    body = f"""rules:
+  - id: r
+    title: t
+    rationale: r
+    severity: error
+    violation:
+      when:
+        - {where}
+      subject: {"i" if "interview" in where else "e"}.key
+      message: m
+"""
+    with pytest.raises(InputError) as caught:
+        compile_text(tmp_path, body)
+    assert message in str(caught.value)
+    assert "write {in: [" in str(caught.value)

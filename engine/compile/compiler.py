@@ -1,4 +1,4 @@
-# Over 400 lines: checking and generating still share one pass here (issue 10, step 5 separates them).
+# Over 400 lines: checking and generating still share one pass here (issue 10: a separate checker is still to do).
 """Pack -> plain-data durable_rules rulesets. No engine import: the output is data, snapshot-tested.
 
 Every compiled rule starts with the stratum's gate fact (alias ``asof``, carrying the audit time)
@@ -24,8 +24,8 @@ from . import enginelimits as lim
 from . import expr as ex
 from . import template as tpl
 from .facts import CONTENT_FLAGS, FACT_FIELDS, GATE
+from .scope import ASOF, Scope
 
-ASOF = "asof"
 FLAG_FIELDS = frozenset((*CONTENT_FLAGS, "proofread", "interview_word"))
 SINK = "$sink"
 MAX_NTH = lim.MAX_FACTS_PER_RULE  # each step binds a fact of its own, and a match binds at most this many
@@ -120,7 +120,6 @@ class _Compiler:
         self.pack = pack
         self.params = {name: p.seconds for name, p in pack.params.items()}
         self.problems: list[Problem] = []
-        self.alias_types: dict[str, str] = {}  # alias -> fact type, within the branch being compiled
         self.memberships: dict[str, lim.Membership] = {}
         self.locs: dict[str, tuple[Location, str]] = {}  # compiled rule -> where it is written, what
         self.fields: dict[str, set[str]] = {k: set(v) | {"ev"} for k, v in FACT_FIELDS.items()}
@@ -145,11 +144,9 @@ class _Compiler:
             compiled = self.branch(d.when, stratum, d.loc)
             if compiled is None:
                 continue
-            patterns, scope, rename = compiled
+            patterns, scope = compiled
             sets = {
-                k: self.expression(
-                    v, scope, rename, _at(d.loc, f"/set/{escape_segment(k)}"), f"field {k!r} of {d.fact}"
-                )
+                k: self.expression(v, scope, _at(d.loc, f"/set/{escape_segment(k)}"), f"field {k!r} of {d.fact}")
                 for k, v in d.set.items()
             }
             ruleset[name] = {"all": patterns}
@@ -160,7 +157,7 @@ class _Compiler:
                 "derive",
                 fact=d.fact,
                 set={k: v for k, v in sets.items() if v is not None},
-                aliases=tuple(a for a in scope if a != ASOF),
+                aliases=tuple(a for a in scope.names if a != ASOF),
             )
         final = max(strata.values(), default=0) + 1
         for rule in self.pack.active_rules:
@@ -170,26 +167,22 @@ class _Compiler:
                     compiled = self.branch(branch, final, check.loc)
                     if compiled is None:
                         continue
-                    patterns, scope, rename = compiled
+                    patterns, scope = compiled
                     where = f"rule {rule.id!r}"
-                    subject = self.expression(
-                        check.subject, scope, rename, _at(check.loc, "/subject"), f"{where}: subject"
-                    )
+                    subject = self.expression(check.subject, scope, _at(check.loc, "/subject"), f"{where}: subject")
                     person = (
                         None
                         if check.person is None
-                        else self.expression(check.person, scope, rename, _at(check.loc, "/person"), f"{where}: person")
+                        else self.expression(check.person, scope, _at(check.loc, "/person"), f"{where}: person")
                     )
                     due = (
                         None
                         if check.due is None
-                        else self.expression(check.due, scope, rename, _at(check.loc, "/due"), f"{where}: due")
+                        else self.expression(check.due, scope, _at(check.loc, "/due"), f"{where}: due")
                     )
                     if check.kind == "next_step" and check.due is None:
                         self.error(check.loc, f"{where}: a next step needs `due`")
-                    message = self.message(
-                        check.message, scope, rename, _at(check.loc, "/message"), where, due is not None
-                    )
+                    message = self.message(check.message, scope, _at(check.loc, "/message"), where, due is not None)
                     ruleset[name] = {"all": patterns}
                     self.locs[name] = (check.loc, where)
                     rules[name] = CompiledRule(
@@ -202,7 +195,7 @@ class _Compiler:
                         person=person,
                         due=due,
                         message=message,
-                        aliases=tuple(a for a in scope if a != ASOF),
+                        aliases=tuple(a for a in scope.names if a != ASOF),
                     )
         # Facts that no rule matches would make durable_rules raise MessageNotHandledException;
         # this rule takes every fact and can never fire (its first pattern matches nothing). Its
@@ -298,12 +291,10 @@ class _Compiler:
 
     def branch(
         self, patterns: tuple[Pattern, ...], stratum: int, loc: Location
-    ) -> tuple[list[object], list[str], dict[str, str]] | None:
+    ) -> tuple[list[object], Scope] | None:
         before = len(self.problems)
-        self.alias_types = {ASOF: GATE}
         out: list[object] = [{ASOF: {"$and": [{"t": GATE}, {"n": stratum}]}}]
-        scope = [ASOF]
-        rename: dict[str, str] = {}
+        scope = Scope()
         for index, p in enumerate(patterns):
             if p.fact not in self.fields:
                 tip = suggest(p.fact, self.fields, otherwise=f" (known: {', '.join(sorted(self.fields))})")
@@ -316,33 +307,32 @@ class _Compiler:
                 )
             self.fact_types.add(p.fact)
             alias = p.alias or f"_{index}"
-            if alias in scope or alias in rename:
+            if scope.uses(alias):
                 self.error(_at(p.loc, "/as"), f"the name {alias!r} is already used in this condition")
-            count = self.nth(p, scope, rename) if p.nth else 1
+            count = self.nth(p, scope) if p.nth else 1
             names = [alias] if count == 1 else [f"{alias}__{k}" for k in range(1, count + 1)]
-            group = self.rank_group(p, scope, rename) if count > 1 else None
+            group = self.rank_group(p, scope) if count > 1 else None
             for k, name in enumerate(names):
-                tests = self.tests(p, scope, rename)
+                tests = self.tests(p, scope)
                 if k > 0 and group is not None:
                     # the fact ranked just after the previous one of the chain, in its group
                     ranked = rank_field(group)
                     tests.insert(0, {ranked: {"$add": {"$l": {names[k - 1]: ranked}, "$r": 1}}})
                 elif k > 0:
                     tests.insert(len([t for t in tests if "$or" not in t]), {"$gt": {"at": {names[k - 1]: "at"}}})
-                if any(_joins(test, scope) for test in tests):
+                if any(_joins(test, scope.names) for test in tests):
                     tests.append(JOIN_GUARD)
                 key = f"{name}$not" if p.negated else name
                 out.append({key: {"$and": [{"t": p.fact}, *tests]}})
                 if not p.negated:
-                    scope.append(name)
-                    self.alias_types[name] = p.fact
+                    scope = scope.bind(name, p.fact)
             if count > 1:
-                rename[alias] = names[-1]
+                scope = scope.rename(alias, names[-1])
         if len(self.problems) > before:
             return None
-        return out, scope, rename
+        return out, scope
 
-    def rank_group(self, p: Pattern, scope: list[str], rename: dict[str, str]) -> tuple[str, ...] | None:
+    def rank_group(self, p: Pattern, scope: Scope) -> tuple[str, ...] | None:
         """The fields an `nth` pattern's facts are ranked by, when ranks can replace time comparisons.
 
         A chain of N facts with strictly increasing times, each passing the pattern's tests, exists
@@ -356,7 +346,7 @@ class _Compiler:
             if w.field == "at" and w.op in COMPARISONS:
                 continue
             ref = _REF.match(str(w.value)) if w.op == "eq" and w.is_expr else None
-            if ref is None or ref.group(1) not in [*scope, *rename] or w.field == "at":
+            if ref is None or not scope.uses(ref.group(1)) or w.field == "at":
                 return None
             group.append(w.field)
         if p.fact in FACT_FIELDS and any(d.fact == p.fact for d in self.pack.derivations):
@@ -365,8 +355,8 @@ class _Compiler:
         self.ranks.setdefault(p.fact, set()).add(key)
         return key
 
-    def nth(self, p: Pattern, scope: list[str], rename: dict[str, str]) -> int:
-        value = self.expression(p.nth or "", scope, rename, _at(p.loc, "/nth"), "nth")
+    def nth(self, p: Pattern, scope: Scope) -> int:
+        value = self.expression(p.nth or "", scope, _at(p.loc, "/nth"), "nth")
         if not isinstance(value, ex.Const) or int(value.value) != value.value or value.value < 1:
             self.error(_at(p.loc, "/nth"), f"`nth: {p.nth}` must come to a whole number of at least 1")
             return 1
@@ -377,7 +367,7 @@ class _Compiler:
             return 1
         return int(value.value)
 
-    def tests(self, p: Pattern, scope: list[str], rename: dict[str, str]) -> list[dict[str, object]]:
+    def tests(self, p: Pattern, scope: Scope) -> list[dict[str, object]]:
         plain: list[dict[str, object]] = []
         last: list[dict[str, object]] = []  # `$or` goes last: after it, durable_rules drops join tests
         known = self.fields[p.fact]
@@ -388,25 +378,28 @@ class _Compiler:
                     _at(p.loc, f"/where/{escape_segment(w.field)}#key"), f"{p.fact} has no field {w.field!r}{tip}"
                 )
                 continue
-            test = self.test(w, p, scope, rename)
+            test = self.test(w, p, scope)
             if test is not None:
                 (last if "$or" in test else plain).append(test)
         return plain + last
 
-    def test(self, w: Where, p: Pattern, scope: list[str], rename: dict[str, str]) -> dict[str, object] | None:
+    def test(self, w: Where, p: Pattern, scope: Scope) -> dict[str, object] | None:
         what = f"{p.fact}.{w.field}"
         at = _at(p.loc, f"/where/{escape_segment(w.field)}" + ("" if w.op == "eq" else f"/{w.op}"))
         if w.op in COMPARISONS:
-            value = self.expression(str(w.value), scope, rename, at, what) if w.is_expr else ex.Const(w.value)  # type: ignore[arg-type]
+            value = self.expression(str(w.value), scope, at, what) if w.is_expr else ex.Const(w.value)  # type: ignore[arg-type]
             return None if value is None else {COMPARISONS[w.op]: {w.field: ex.to_durable(value)}}
         if w.op in ("eq", "not"):
-            if w.is_expr and str(w.value).split(".")[0] in [*scope, *rename]:
-                value = self.expression(str(w.value), scope, rename, at, what)
+            target: object = w.value
+            if w.is_expr:
+                alias = str(w.value).split(".")[0]
+                if not scope.uses(alias):
+                    self.error(at, f"{what}: {_unbound(str(w.value), alias, p, scope)}")
+                    return None
+                value = self.expression(str(w.value), scope, at, what)
                 if value is None:
                     return None
-                target: object = ex.to_durable(value)
-            else:
-                target = w.value
+                target = ex.to_durable(value)
             return {w.field: target} if w.op == "eq" else {"$neq": {w.field: target}}
         if w.op == "in":
             values = list(dict.fromkeys(w.value))  # type: ignore[call-overload]
@@ -438,31 +431,29 @@ class _Compiler:
         self.memberships[flag] = wanted
         return flag
 
-    def expression(
-        self, text: str, scope: list[str], rename: dict[str, str], loc: Location, what: str
-    ) -> ex.Expr | None:
+    def expression(self, text: str, scope: Scope, loc: Location, what: str) -> ex.Expr | None:
         try:
-            parsed = ex.resolve(ex.parse(text), self.params, frozenset(scope) | frozenset(rename))
+            parsed = ex.resolve(ex.parse(text), self.params, scope.visible())
         except ex.ExprError as exc:
             duration = _duration_hint(text)
             self.error(loc, f"{what}: {duration}" if duration else f"{what}: {exc}{self._hint(exc, scope)}")
             return None
-        return ex.fold(self._rename(parsed, scope, rename, loc, what))
+        return ex.fold(self._rename(parsed, scope, loc, what))
 
-    def _hint(self, exc: ex.ExprError, scope: list[str]) -> str:
+    def _hint(self, exc: ex.ExprError, scope: Scope) -> str:
         if exc.name is None:
             return ""
-        return suggest(exc.name, [*self.params, *scope], otherwise=f" (parameters: {', '.join(self.params)})")
+        return suggest(exc.name, [*self.params, *scope.names], otherwise=f" (parameters: {', '.join(self.params)})")
 
-    def _rename(self, e: ex.Expr, scope: list[str], rename: dict[str, str], loc: Location, what: str) -> ex.Expr:
+    def _rename(self, e: ex.Expr, scope: Scope, loc: Location, what: str) -> ex.Expr:
         if isinstance(e, ex.Ref):
-            if e.alias == "due" and e.field is None and "due" in scope:
+            if e.alias == "due" and e.field is None and "due" in scope.names:
                 return ex.Ref("due", "at")  # the finding's due time, set when rendering
-            alias = rename.get(e.alias, e.alias)
-            if alias not in scope:
-                tip = suggest(e.alias, scope, otherwise=f" (names here: {', '.join(scope)})")
+            alias = scope.resolve(e.alias)
+            if alias not in scope.names:
+                tip = suggest(e.alias, scope.names, otherwise=f" (names here: {', '.join(scope.names)})")
                 self.error(loc, f"{what}: {e.alias!r} is not the name of an earlier match{tip}")
-            fact = self.alias_types.get(alias)
+            fact = scope.fact_of(alias)
             known = self.fields.get(fact or "", set()) | ({"at", "n"} if fact == GATE else set())
             if e.field is not None and fact is not None and e.field not in known:
                 alias_name = e.alias
@@ -477,32 +468,30 @@ class _Compiler:
             return ex.Ref(alias, e.field)
         if isinstance(e, ex.BinOp):
             return ex.BinOp(
-                e.op, self._rename(e.left, scope, rename, loc, what), self._rename(e.right, scope, rename, loc, what)
+                e.op, self._rename(e.left, scope, loc, what), self._rename(e.right, scope, loc, what)
             )
         return e
 
-    def message(
-        self, text: str, scope: list[str], rename: dict[str, str], loc: Location, where: str, has_due: bool
-    ) -> tuple[tpl.Part, ...]:
+    def message(self, text: str, scope: Scope, loc: Location, where: str, has_due: bool) -> tuple[tpl.Part, ...]:
         try:
             parts = tpl.parse(text)
         except tpl.TemplateError as exc:
             duration = _duration_hint(text)
             self.error(loc, f"{where}: message: {duration}" if duration else f"{where}: message: {exc}")
             return ()
-        names = [*scope, "due"] if has_due else scope
+        names = scope.with_due() if has_due else scope
         out: list[tpl.Part] = []
         for part in parts:
             if isinstance(part, str):
                 out.append(part)
                 continue
             try:
-                resolved = ex.resolve(part.expr, self.params, frozenset(names) | frozenset(rename))
+                resolved = ex.resolve(part.expr, self.params, names.visible())
             except ex.ExprError as exc:
                 self.error(loc, f"{where}: message placeholder refers to nothing: {exc}{self._hint(exc, names)}")
                 continue
-            final = ex.fold(self._rename(resolved, names, rename, loc, f"{where}: message"))
-            mismatch = self._filter_mismatch(part, final)
+            final = ex.fold(self._rename(resolved, names, loc, f"{where}: message"))
+            mismatch = self._filter_mismatch(part, final, names)
             if mismatch:
                 self.error(loc, f"{where}: message: {mismatch}")
             out.append(tpl.Placeholder(final, part.filter, part.args))
@@ -510,9 +499,9 @@ class _Compiler:
 
     # -- what kind of value an expression gives (for message filters) ----------------------------
 
-    def _filter_mismatch(self, part: tpl.Placeholder, resolved: ex.Expr) -> str | None:
+    def _filter_mismatch(self, part: tpl.Placeholder, resolved: ex.Expr, scope: Scope) -> str | None:
         """Why ``part``'s filter cannot show the value of ``resolved``, or None when it fits."""
-        kind = self._kind(resolved)
+        kind = self._kind(resolved, scope)
         wanted = tpl.FILTER_KINDS.get(part.filter or "")
         if kind == "unknown" or wanted is None or kind in wanted:
             return None
@@ -523,7 +512,7 @@ class _Compiler:
             + f" ({tpl.FILTER_HELP})"
         )
 
-    def _kind(self, e: ex.Expr, depth: int = 0) -> str:
+    def _kind(self, e: ex.Expr, scope: Scope, depth: int = 0) -> str:
         """"number", "text", "flag", "fact" or "unknown" (when it cannot be told, nothing is refused)."""
         if isinstance(e, ex.Const | ex.BinOp):
             return "number"
@@ -532,7 +521,7 @@ class _Compiler:
                 return "fact"
             if e.alias == "due":
                 return "number"
-            return self._field_kind(self.alias_types.get(e.alias, ""), e.field, depth)
+            return self._field_kind(scope.fact_of(e.alias) or "", e.field, depth)
         return "unknown"
 
     def _field_kind(self, fact: str, name: str, depth: int) -> str:
@@ -568,7 +557,18 @@ def _describe(e: ex.Expr, kind: str) -> str:
     return f"the value is {words}"
 
 
-def _joins(test: object, scope: list[str]) -> bool:
+def _unbound(value: str, alias: str, p: Pattern, scope: Scope) -> str:
+    """Why a value written ``alias.field`` cannot refer to ``alias`` (it would be a literal that
+    never matches), and how to write the text itself."""
+    literal = f"(to compare with the text {value!r}, write {{in: [{value}]}})"
+    if alias == p.alias:
+        own = "this pattern's own name: a pattern can refer only to earlier matches"
+        return f"{value!r} names {alias!r}, {own} {literal}"
+    tip = suggest(alias, [n for n in scope.names if n != ASOF])
+    return f"{value!r} names {alias!r}, which no earlier pattern matches {literal}{tip}"
+
+
+def _joins(test: object, scope: tuple[str, ...]) -> bool:
     """Whether a compiled test refers to a fact bound earlier (``{"i": "key"}`` anywhere in it)."""
     if isinstance(test, dict):
         if len(test) == 1:
