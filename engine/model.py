@@ -9,6 +9,8 @@ from typing import Literal
 
 Kind = Literal["violation", "next_step"]
 Severity = Literal["error", "warning", "info"]
+# What a compiled rule does: report a finding of a kind, or derive a fact.
+RuleKind = Literal["violation", "next_step", "derive"]
 SEVERITY_RANK: Mapping[str, int] = {"info": 0, "warning": 1, "error": 2}
 
 

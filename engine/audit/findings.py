@@ -49,6 +49,8 @@ def _finding(
     tz: ZoneInfo,
 ) -> Finding:
     rule = compiled.rules[firing.rule]
+    finding_kind = rule.kind
+    assert finding_kind != "derive"  # derived facts are facts, never findings
     bindings: dict[str, Mapping[str, object]] = dict(firing.bindings)
     due_value = ex.evaluate(rule.due, bindings) if rule.due is not None else None
     due = None
@@ -57,8 +59,8 @@ def _finding(
         bindings["due"] = {"at": due_value}
     return Finding(
         rule=rule.rule_id,
-        kind=rule.kind,  # type: ignore[arg-type]  # violation or next_step, never derive
-        severity=rule.severity,  # type: ignore[arg-type]
+        kind=finding_kind,
+        severity=rule.severity,
         subject=key[2],
         person=key[3],
         events=evidence,

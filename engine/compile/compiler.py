@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..diagnostics import InputError, Problem, escape_segment, suggest
+from ..model import RuleKind, Severity
 from ..pack.model import COMPARISONS, Location, Pack, Pattern, Where
 from ..pack.textpattern import pattern_problem
 from . import enginelimits as lim
@@ -63,9 +64,9 @@ class CompiledRule:
 
     name: str
     stratum: int
-    kind: str  # "derive", "violation" or "next_step"
+    kind: RuleKind
     rule_id: str = ""
-    severity: str = "info"
+    severity: Severity = "info"
     fact: str = ""  # derive: the type of fact produced
     set: Mapping[str, ex.Expr] = field(default_factory=dict)
     subject: ex.Expr | None = None
@@ -106,7 +107,7 @@ class CompiledPack:
         mutates what it is given)."""
         parts = self.parts()
         if part is None or len(parts) == 1:
-            return copy.deepcopy(dict(self.ruleset))  # type: ignore[arg-type]
+            return copy.deepcopy({name: dict(rule) for name, rule in self.ruleset.items()})
         names = (*parts[part], SINK, END)
         return copy.deepcopy({name: dict(self.ruleset[name]) for name in names})
 

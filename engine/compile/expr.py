@@ -176,16 +176,16 @@ def to_durable(expr: Expr) -> object:
 
 def evaluate(expr: Expr, bindings: Mapping[str, Mapping[str, object]]) -> object:
     """Evaluate a resolved expression on matched facts (used for messages, due dates, derived facts)."""
-    kind = type(expr)  # exact type checks: this runs for every firing, so it is kept cheap
-    if kind is Ref:
-        fact = bindings[expr.alias]  # type: ignore[union-attr]
-        return fact if expr.field is None else fact.get(expr.field)  # type: ignore[union-attr]
-    if kind is Const:
-        return expr.value  # type: ignore[union-attr]
-    if kind is BinOp:
-        left = evaluate(expr.left, bindings)  # type: ignore[union-attr]
-        right = evaluate(expr.right, bindings)  # type: ignore[union-attr]
+    # Exact type checks (mypy narrows on them): this runs for every firing, so it is kept cheap.
+    if type(expr) is Ref:
+        fact = bindings[expr.alias]
+        return fact if expr.field is None else fact.get(expr.field)
+    if type(expr) is Const:
+        return expr.value
+    if type(expr) is BinOp:
+        left = evaluate(expr.left, bindings)
+        right = evaluate(expr.right, bindings)
         if not isinstance(left, int | float) or not isinstance(right, int | float):
             raise ExprError("arithmetic on a value that is not a number")
-        return left + right if expr.op == "+" else left - right  # type: ignore[union-attr]
-    raise ExprError(f"unresolved name {expr.name!r}")  # type: ignore[union-attr]
+        return left + right if expr.op == "+" else left - right
+    raise ExprError(f"unresolved name {getattr(expr, 'name', '?')!r}")

@@ -140,7 +140,8 @@ def _apply(part: Placeholder, value: object, tz: ZoneInfo) -> str:
         return "".join(missing)
     if name == "words":
         return str(value).replace("_", " ")
-    number = float(value)  # type: ignore[arg-type]  # the compiler only lets numbers reach these
+    # The compiler lets only numbers reach these filters (text through str, as float would read it).
+    number = float(value) if isinstance(value, int | float) else float(str(value))
     if name == "time":
         return format_time(number, tz)
     if name == "date":

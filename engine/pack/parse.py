@@ -18,6 +18,7 @@ from typing import Any
 from ..compile.expr import MAX_SECONDS, MAX_SECONDS_WORDS, parse_duration, too_large
 from ..compile.facts import CONTENT_FLAGS, FACT_FIELDS
 from ..diagnostics import Problem, escape_segment, locate, suggest
+from ..model import Kind
 from .model import COMPARISONS, Check, Derivation, Example, Location, Pack, Param, Pattern, Rule, Where
 from .textpattern import pattern_problem
 
@@ -175,7 +176,8 @@ class Parser:
 
     def rule(self, data: Mapping[str, Any], pointer: str, origin: str) -> Rule:
         checks = []
-        for kind in ("violation", "next_step"):
+        kinds: tuple[Kind, ...] = ("violation", "next_step")
+        for kind in kinds:
             if kind in data:
                 checks.append(self.check(kind, data[kind], f"{pointer}/{kind}"))
         examples = tuple(
@@ -196,14 +198,14 @@ class Parser:
             origin={k: origin for k in keys if k in data or k == "enabled"},
         )
 
-    def check(self, kind: str, data: Mapping[str, Any], pointer: str) -> Check:
+    def check(self, kind: Kind, data: Mapping[str, Any], pointer: str) -> Check:
         when = data["when"]
         if isinstance(when, Mapping):
             branches = tuple(self.branch(b, f"{pointer}/when/any/{i}") for i, b in enumerate(when["any"]))
         else:
             branches = (self.branch(when, f"{pointer}/when"),)
         return Check(
-            kind=kind,  # type: ignore[arg-type]  # the schema allows only the two kinds
+            kind=kind,
             branches=branches,
             subject=str(data["subject"]),
             person=None if data.get("person") is None else str(data["person"]),

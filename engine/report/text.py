@@ -7,7 +7,7 @@ characters escaped (``printable``), and never lets a line start like a CI workfl
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 import click
@@ -33,10 +33,11 @@ class Formatter:
         self.out = out
         self.context = context
 
-    def _echo(self, text: str = "", **style: object) -> None:
+    def _echo(self, text: str = "", **style: Any) -> None:
+        # Any: click.style's own keywords (fg, bold); a style given as None still ends with a reset.
         text = no_command(printable(text))
         if self.context.color and style:
-            text = click.style(text, **style)  # type: ignore[arg-type]
+            text = click.style(text, **style)
         self.out.write(text + "\n")
 
     def begin(self) -> None:
