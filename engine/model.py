@@ -11,6 +11,8 @@ Kind = Literal["violation", "next_step"]
 Severity = Literal["error", "warning", "info"]
 # What a compiled rule does: report a finding of a kind, or derive a fact.
 RuleKind = Literal["violation", "next_step", "derive"]
+# Which backend runs a compiled pack (`--engine`).
+Engine = Literal["durable", "reference"]
 SEVERITY_RANK: Mapping[str, int] = {"info": 0, "warning": 1, "error": 2}
 
 

@@ -11,7 +11,7 @@ from ..compile.compiler import CompiledPack, compile_pack
 from ..compile.facts import Patterns, epoch, history_facts
 from ..diagnostics import FollowupError, InputError, Problem
 from ..history.read import load_histories
-from ..model import History, HistoryResult
+from ..model import Engine, History, HistoryResult
 from ..pack.load import load_pack
 from ..pack.model import Pack
 from .findings import build_findings
@@ -27,7 +27,7 @@ class Auditor:
     patterns: Patterns
 
     @classmethod
-    def for_pack(cls, pack: Pack | str, engine: str = "durable") -> Auditor:
+    def for_pack(cls, pack: Pack | str, engine: Engine = "durable") -> Auditor:
         loaded = load_pack(pack) if isinstance(pack, str) else pack
         compiled = compile_pack(loaded)
         return cls(loaded, compiled, get_backend(engine, compiled), Patterns(loaded.patterns))

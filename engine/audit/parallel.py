@@ -48,7 +48,7 @@ from multiprocessing.context import SpawnContext
 from ..diagnostics import FollowupError, InputError, Problem
 from ..history.read import read_history
 from ..io.sources import Source
-from ..model import Event, HistoryResult
+from ..model import Engine, Event, HistoryResult
 from ..pack.model import Pack
 from .auditor import Auditor, audit_failure
 
@@ -76,12 +76,12 @@ class WorkerSetup:
     """What every worker needs to build its engine: pickled once per worker."""
 
     pack: Pack
-    engine: str
+    engine: Engine
     as_of: datetime
     full_history: bool = True  # False: send back only what POSITION_FORMATS read
 
     @classmethod
-    def for_formats(cls, pack: Pack, engine: str, as_of: datetime, formats: Iterable[str]) -> WorkerSetup:
+    def for_formats(cls, pack: Pack, engine: Engine, as_of: datetime, formats: Iterable[str]) -> WorkerSetup:
         return cls(pack, engine, as_of, full_history=not set(formats) <= POSITION_FORMATS)
 
 

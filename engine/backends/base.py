@@ -14,6 +14,7 @@ from ..compile.compiler import CompiledPack, rank_field
 from ..compile.enginelimits import with_memberships
 from ..compile.expr import evaluate
 from ..compile.facts import GATE
+from ..model import Engine
 
 Fact = Mapping[str, object]
 
@@ -114,7 +115,7 @@ def _ranked(compiled: CompiledPack, facts: list[Fact]) -> list[Fact]:
     return out
 
 
-def get_backend(name: str, compiled: CompiledPack) -> Backend:
+def get_backend(name: Engine, compiled: CompiledPack) -> Backend:
     if name == "durable":
         from .durable import DurableBackend
 

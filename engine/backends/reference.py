@@ -70,7 +70,7 @@ class EvaluationError(FollowupError):
 
 
 @dataclass(frozen=True)
-class Ref:
+class RulesetRef:
     """``{alias: field}``: a field of the fact an earlier pattern bound."""
 
     alias: str
@@ -86,7 +86,7 @@ class Arith:
     right: Operand
 
 
-Operand = Ref | Arith | str | int | float | bool | None
+Operand = RulesetRef | Arith | str | int | float | bool | None
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def parse_operand(raw: object, where: str) -> Operand:
                 raise RulesetError(f"{where}: {key} needs exactly $l and $r")
             return Arith(key, parse_operand(inner["$l"], where), parse_operand(inner["$r"], where))
         if isinstance(key, str) and not key.startswith("$") and isinstance(inner, str):
-            return Ref(key, inner)
+            return RulesetRef(key, inner)
     raise RulesetError(f"{where}: cannot read the value {raw!r}")
 
 
@@ -187,7 +187,7 @@ def parse_test(raw: object, where: str) -> Test:
 
 def _aliases(test: Test | Operand) -> set[str]:
     """The aliases a test (or operand) refers to: a test with any is a join (a "beta" test)."""
-    if isinstance(test, Ref):
+    if isinstance(test, RulesetRef):
         return {test.alias}
     if isinstance(test, Arith):
         return _aliases(test.left) | _aliases(test.right)
@@ -211,7 +211,7 @@ def _resolve(operand: Operand, bindings: Bindings, strict: bool) -> object:
     durable_rules answers "no match" for an equality with a missing field of a bound fact and fails
     the whole assert (error 311, property not found) for any other use of one.
     """
-    if isinstance(operand, Ref):
+    if isinstance(operand, RulesetRef):
         fact = bindings[operand.alias]  # parse_rule made sure an earlier pattern binds it
         value = fact.get(operand.field, MISSING)
         if value is MISSING and strict:
@@ -269,7 +269,7 @@ def _index_key(value: object) -> Hashable | None:
 
 
 @dataclass(frozen=True, eq=False)
-class Pattern:
+class RulesetPattern:
     """One pattern of a rule, with its tests split the way durable_rules runs them."""
 
     alias: str  # without the $not suffix
@@ -287,7 +287,7 @@ class Pattern:
         return all(holds(t, fact, bindings) for t in self.beta)
 
 
-def parse_pattern(raw: object, where: str) -> Pattern:
+def parse_pattern(raw: object, where: str) -> RulesetPattern:
     if not (isinstance(raw, Mapping) and len(raw) == 1):
         raise RulesetError(f"{where}: a pattern is a one-key mapping {{alias: condition}}, got {raw!r}")
     ((key, condition),) = raw.items()
@@ -308,7 +308,7 @@ def parse_pattern(raw: object, where: str) -> Pattern:
     # one whose value is arithmetic may, so it is indexed only first and alone.
     joins: list[Eq] = []
     for test in beta:
-        if not (isinstance(test, Eq) and isinstance(test.value, Ref | Arith)):
+        if not (isinstance(test, Eq) and isinstance(test.value, RulesetRef | Arith)):
             break
         if isinstance(test.value, Arith):
             if not joins:
@@ -316,17 +316,17 @@ def parse_pattern(raw: object, where: str) -> Pattern:
             break
         joins.append(test)
     alpha_key = _ALPHA_KEYS.setdefault((fact_type, alpha), len(_ALPHA_KEYS))
-    return Pattern(alias, negated, fact_type, alpha, beta, tuple(joins), alpha_key)
+    return RulesetPattern(alias, negated, fact_type, alpha, beta, tuple(joins), alpha_key)
 
 
 _ALPHA_KEYS: dict[tuple[str | None, tuple[Test, ...]], int] = {}  # interned: ints hash fast
 
 
 @dataclass(frozen=True)
-class Rule:
+class RulesetRule:
     name: str
     stratum: int
-    patterns: tuple[Pattern, ...]
+    patterns: tuple[RulesetPattern, ...]
 
 
 @dataclass
@@ -358,7 +358,7 @@ class FactPool:
             return range(len(self.facts))
         return self.by_type.get(fact_type, ())
 
-    def alpha(self, pattern: Pattern) -> list[int]:
+    def alpha(self, pattern: RulesetPattern) -> list[int]:
         """The facts that pass the pattern's tests on the fact alone."""
         key = (pattern.fact_type, pattern.alpha_key)
         found = self._alpha.get(key)
@@ -367,7 +367,7 @@ class FactPool:
             self._alpha[key] = found
         return found
 
-    def joined(self, pattern: Pattern, values: Sequence[object]) -> Sequence[int] | None:
+    def joined(self, pattern: RulesetPattern, values: Sequence[object]) -> Sequence[int] | None:
         """The facts passing the alpha tests whose joined fields may equal ``values`` (None: no index)."""
         wanted = tuple(_index_key(v) for v in values)
         if None in wanted:
@@ -385,7 +385,7 @@ class FactPool:
         return table.get(wanted, ())
 
 
-def _candidates(pattern: Pattern, pool: FactPool, bindings: Bindings) -> Sequence[int]:
+def _candidates(pattern: RulesetPattern, pool: FactPool, bindings: Bindings) -> Sequence[int]:
     """Facts worth testing against ``pattern``'s beta tests: they pass its alpha tests."""
     if pattern.joins:
         try:
@@ -400,12 +400,12 @@ def _candidates(pattern: Pattern, pool: FactPool, bindings: Bindings) -> Sequenc
     return pool.alpha(pattern)
 
 
-def matches(rule: Rule, pool: FactPool) -> Iterator[dict[str, Fact]]:
+def matches(rule: RulesetRule, pool: FactPool) -> Iterator[dict[str, Fact]]:
     """Every combination of facts that satisfies the rule's patterns, left to right."""
     bindings: dict[str, Fact] = {}
     used: set[int] = set()  # facts bound so far: never bound again, never seen by an absence
 
-    def passing(pattern: Pattern) -> Iterator[int]:
+    def passing(pattern: RulesetPattern) -> Iterator[int]:
         for i in _candidates(pattern, pool, bindings):
             if i not in used and pattern.passes_beta(pool.facts[i], bindings):
                 yield i
@@ -429,7 +429,7 @@ def matches(rule: Rule, pool: FactPool) -> Iterator[dict[str, Fact]]:
     return extend(0)
 
 
-def parse_rule(name: str, raw: object, stratum: int) -> Rule:
+def parse_rule(name: str, raw: object, stratum: int) -> RulesetRule:
     if not (isinstance(raw, Mapping) and set(raw) == {"all"} and isinstance(raw["all"], list)):
         raise RulesetError(f"rule {name!r}: expected {{'all': [pattern, ...]}}, got {raw!r}")
     patterns = tuple(parse_pattern(p, f"rule {name!r}") for p in raw["all"])
@@ -448,7 +448,7 @@ def parse_rule(name: str, raw: object, stratum: int) -> Rule:
             if pattern.alias in bound:
                 raise RulesetError(f"rule {name!r} binds {pattern.alias!r} twice")
             bound.add(pattern.alias)
-    return Rule(name, stratum, patterns)
+    return RulesetRule(name, stratum, patterns)
 
 
 class ReferenceBackend:
@@ -456,7 +456,7 @@ class ReferenceBackend:
 
     def __init__(self, compiled: CompiledPack) -> None:
         self.compiled = compiled
-        strata: dict[int, list[Rule]] = defaultdict(list)
+        strata: dict[int, list[RulesetRule]] = defaultdict(list)
         for name, raw in compiled.ruleset.items():
             meaning = compiled.rules.get(name)
             if meaning is None:

@@ -29,7 +29,7 @@ from ..audit.parallel import (
 from ..audit.waivers import Waivers, load_waivers
 from ..diagnostics import InputError, Problem
 from ..io.sources import DEFAULT_MAX_SIZE, Source, Warn, iter_sources
-from ..model import HistoryResult
+from ..model import Engine, HistoryResult
 from ..report import Context, Formatter, Summary, formatter, report_file
 from .outputs import conflict, walk_skip
 
@@ -47,7 +47,7 @@ class AuditOptions:
     fail_on: str = "error"
     jobs: int | None = None
     waivers: str | None = None
-    engine: str = "durable"
+    engine: Engine = "durable"
     max_history_size: int = DEFAULT_MAX_SIZE  # bytes; JSON Lines: per line
 
 

@@ -15,6 +15,7 @@ import click
 
 from .. import __version__
 from ..diagnostics import FollowupError, InputError
+from ..model import Engine
 from ..report import FORMATS
 
 FAIL_ON = ("error", "warning", "info", "never")
@@ -148,7 +149,7 @@ def audit(
     fail_on: str,
     jobs: int | None,
     waivers: str | None,
-    engine: str,
+    engine: Engine,
     max_history_size: int,
 ) -> None:
     """Audit history files, directories (*.yaml, *.yml, *.json, *.jsonl, recursively) or - (stdin).

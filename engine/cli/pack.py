@@ -18,7 +18,7 @@ from ..diagnostics import Problem, suggest
 from ..pack.docs import KIND_WORDS, docs_markdown, explain_text, show_text
 from ..pack.load import (
     DEFAULT_PACK,
-    PackCheck,
+    CheckedPack,
     PackNotFoundError,
     builtin_packs,
     check_pack,
@@ -35,7 +35,7 @@ def _fail(problems: Iterable[Problem]) -> NoReturn:
     sys.exit(2)
 
 
-def _checked(ref: str, *, tests: bool = False) -> PackCheck:
+def _checked(ref: str, *, tests: bool = False) -> CheckedPack:
     """A valid pack, or its problems on stderr and exit 2."""
     try:
         result = check_pack(ref, tests=tests, examples=False)

@@ -162,7 +162,7 @@ class _Compiler:
             )
         final = max(strata.values(), default=0) + 1
         for rule in self.pack.active_rules:
-            for check in rule.checks:
+            for check in rule.outcomes:
                 for b, branch in enumerate(check.branches):
                     name = f"{rule.id}:{check.kind}:{b}"
                     compiled = self.branch(branch, final, check.loc)

@@ -16,11 +16,12 @@ with every earlier one (quadratic in the length of a history).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from ..model import Event, History
 from ..pack.textpattern import compile_patterns
+from ..wording import and_list, ids
 
 CONTENT_FLAGS = ("thanks", "interest", "fit", "contact_info")
 
@@ -104,21 +105,6 @@ def _fold(text: object) -> str:
     return str(text).casefold()
 
 
-def _names(names: list[str]) -> str:
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _ids(value: object) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    assert isinstance(value, Iterable)
-    return tuple(dict.fromkeys(str(v) for v in value))  # a repeated recipient is one recipient
-
-
 class Patterns:
     """The pack's text patterns, compiled once per pack."""
 
@@ -151,11 +137,11 @@ class _Timeline:
             if e.type == "interview":
                 every.append(at)
                 by_co.setdefault(_fold(e.get("company")), []).append(at)
-                for pid in _ids(e.get("with")):
+                for pid in ids(e.get("with"), unique=True):
                     by_met.setdefault(pid, []).append(at)
             elif e.type in ("email", "call", "note") and (e.type == "note" or e.get("direction", "sent") == "sent"):
                 purpose = None if e.type == "note" else str(e.get("purpose", "other"))
-                for pid in _ids(e.get("to")):
+                for pid in ids(e.get("to"), unique=True):
                     sent.setdefault((pid, e.type, purpose), []).append(at)
         self.by_co = {k: sorted(v) for k, v in by_co.items()}
         self.by_met = {k: sorted(v) for k, v in by_met.items()}
@@ -232,11 +218,11 @@ def _event_facts(
         return _fold(person.company) if person and person.company else None
 
     if kind == "interview":
-        met = _ids(event.get("with"))
+        met = ids(event.get("with"), unique=True)
         ends = event.get("ends")
         start = epoch(ends) if isinstance(ends, datetime) else at
         company = str(event.get("company"))
-        base.update(start=start, company=company, co=_fold(company), names=_names([name(p) for p in met]))
+        base.update(start=start, company=company, co=_fold(company), names=and_list([name(p) for p in met]))
         if event.get("position") is not None:
             base["position"] = str(event.get("position"))
         for pid in met:
@@ -272,8 +258,8 @@ def _event_facts(
             if body:
                 out.extend(_mentions(event.id, at, body, companies, timeline))
         if direction == "sent":
-            recipients = _ids(event.get("to"))
-            base["to_names"] = _names([name(p) for p in recipients])
+            recipients = ids(event.get("to"), unique=True)
+            base["to_names"] = and_list([name(p) for p in recipients])
             if recipients:
                 base.update(person=recipients[0], name=name(recipients[0]))
             purpose = None if kind == "note" else str(base["purpose"])
@@ -351,7 +337,7 @@ def _email_content(fact: dict[str, object], event: Event, patterns: Patterns) ->
         fact["subject"] = str(event.get("subject"))
     includes = event.get("includes")
     if includes is not None:
-        given = set(_ids(includes))
+        given = set(ids(includes, unique=True))
         fact.update({flag: flag in given for flag in CONTENT_FLAGS})
         return
     text = f"{event.get('subject') or ''}\n{event.get('body') or ''}"

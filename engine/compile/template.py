@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from ..diagnostics import FollowupError
+from ..wording import and_list
 from . import expr as ex
 
 FILTERS = ("time", "date", "duration", "words", "missing")
@@ -135,9 +136,7 @@ def _apply(part: Placeholder, value: object, tz: ZoneInfo) -> str:
     if name == "missing":
         fact = value if isinstance(value, Mapping) else {}
         missing = [FLAG_WORDS.get(a, a.replace("_", " ")) for a in part.args if not fact.get(a)]
-        if len(missing) > 1:
-            return ", ".join(missing[:-1]) + " and " + missing[-1]
-        return "".join(missing)
+        return and_list(missing)
     if name == "words":
         return str(value).replace("_", " ")
     # The compiler lets only numbers reach these filters (text through str, as float would read it).

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from ..audit.auditor import Auditor
-from .model import Check, Example, Pack, Param, Pattern, Rule, Where
+from .model import Example, Outcome, Pack, Param, Pattern, Rule, Where
 from .testing.plan import behaviour, plan
 from .testing.run import ExampleResult, run_example
 
@@ -57,7 +57,7 @@ def _pattern_words(pack: Pack, p: Pattern) -> str:
     return head + (" whose " + ", ".join(tests) if tests else "")
 
 
-def condition_lines(pack: Pack, check: Check, indent: str = "") -> list[str]:
+def condition_lines(pack: Pack, check: Outcome, indent: str = "") -> list[str]:
     """A check's condition in words, one pattern a line."""
     lines = []
     if len(check.branches) == 1:
@@ -224,7 +224,7 @@ def _show_rule(out: _Lines, layers: Sequence[Pack], rule: Rule) -> None:
     out.add(f"    severity: {rule.severity}", field_origin("severity", rule.severity, previous("severity")))
     out.add(f"    enabled: {_scalar(rule.enabled)}", field_origin("enabled", rule.enabled, previous("enabled")))
     out.add(f"    rationale: {_scalar(rule.rationale)}", home)
-    for check in rule.checks:
+    for check in rule.outcomes:
         out.add(f"    {check.kind}:", home)
         if len(check.branches) == 1:
             out.add("      when:")
@@ -277,7 +277,7 @@ def _rule_markdown(p: Pack, rule: Rule, auditor: Auditor, usable: Sequence[Examp
     if not rule.enabled:
         lines += ["*Disabled in this pack: it is not run.*", ""]
     lines += ["### What it does", ""]
-    for check in rule.checks:
+    for check in rule.outcomes:
         lines += ["```text", *condition_lines(p, check), "```", ""]
     lines += ["### Why", "", rule.rationale, ""]
     params = _params_of(p, rule)
@@ -354,7 +354,7 @@ def explain_text(p: Pack, rule: Rule, ref: str) -> str:
         width = max(len(x.name) for x in params)
         lines += [f"  {x.name:<{width}} = {x.value}  ({x.origin}) {x.description}".rstrip() for x in params]
         lines.append("")
-    for check in rule.checks:
+    for check in rule.outcomes:
         lines += condition_lines(p, check)
         lines.append("")
     count = len(rule.examples)

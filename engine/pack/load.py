@@ -46,7 +46,7 @@ class PackNotFoundError(InputError):
 
 
 @dataclass(frozen=True)
-class PackCheck:
+class CheckedPack:
     """The outcome of loading and checking a pack: the model (when one could be built), each layer
     of its ``extends`` chain (base first; the last is the pack itself), every problem found, and
     the position table of every file read (by source name)."""
@@ -138,7 +138,7 @@ def load_layers(ref: str, *, tests: bool = False) -> tuple[Pack, ...]:
     return result.layers
 
 
-def check_pack(ref: str, *, tests: bool = True, examples: bool = True) -> PackCheck:
+def check_pack(ref: str, *, tests: bool = True, examples: bool = True) -> CheckedPack:
     """Load and check a pack, collecting every problem instead of raising.
 
     Raises only PackNotFoundError, when ``ref`` names neither a file nor a built-in pack.
@@ -156,7 +156,7 @@ def check_pack(ref: str, *, tests: bool = True, examples: bool = True) -> PackCh
         if examples and not loader.pruned:
             check_examples(pack, loader.positions, loader.problems)
     problems = sorted(set(loader.problems))
-    return PackCheck(pack, tuple(loader.layers), tuple(problems), dict(loader.positions))
+    return CheckedPack(pack, tuple(loader.layers), tuple(problems), dict(loader.positions))
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ class Pattern:
 
 
 @dataclass(frozen=True)
-class Check:
+class Outcome:
     """One outcome of a rule (a violation or a next step) and the conditions that produce it."""
 
     kind: Kind
@@ -77,7 +77,7 @@ class Rule:
     title: str
     rationale: str
     severity: Severity
-    checks: tuple[Check, ...]
+    outcomes: tuple[Outcome, ...]
     examples: tuple[Example, ...] = ()
     enabled: bool = True
     loc: Location = Location("", 0, 0)
@@ -86,7 +86,7 @@ class Rule:
 
     @property
     def kinds(self) -> tuple[Kind, ...]:
-        return tuple(c.kind for c in self.checks)
+        return tuple(c.kind for c in self.outcomes)
 
 
 @dataclass(frozen=True)

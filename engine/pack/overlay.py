@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..diagnostics import escape_segment, suggest
-from .model import Check, Pack, Param, Pattern, Rule
+from .model import Outcome, Pack, Param, Pattern, Rule
 from .parse import DURATION_HINT, Parser
 
 OVERRIDABLE = ("enabled", "severity", "message", "title")
@@ -112,29 +112,29 @@ class _Overlay:
         for key, value in changes.items():
             origin_map[key] = origin
             if key == "message":
-                updates["checks"] = self.override_messages(rule, value, f"{pointer}/message")
+                updates["outcomes"] = self.override_messages(rule, value, f"{pointer}/message")
             elif key in OVERRIDABLE:
                 updates[key] = value
         return dataclasses.replace(
             rule,
             title=updates.get("title", rule.title),
             severity=updates.get("severity", rule.severity),
-            checks=updates.get("checks", rule.checks),
+            outcomes=updates.get("outcomes", rule.outcomes),
             enabled=bool(updates.get("enabled", rule.enabled)),
             origin=origin_map,
         )
 
-    def override_messages(self, rule: Rule, value: object, pointer: str) -> tuple[Check, ...]:
+    def override_messages(self, rule: Rule, value: object, pointer: str) -> tuple[Outcome, ...]:
         """New message templates; the checks they change point at the override (so that a bad
         placeholder is reported in this file)."""
         if isinstance(value, str):
-            if len(rule.checks) > 1:
+            if len(rule.outcomes) > 1:
                 kinds = " and ".join(rule.kinds)
                 self.parser.error(
                     pointer, f"rule {rule.id!r} has {kinds} messages; give them as {{violation: ..., next_step: ...}}"
                 )
-                return rule.checks
-            per_kind: dict[str, tuple[str, str]] = {rule.checks[0].kind: (value, pointer.removesuffix("/message"))}
+                return rule.outcomes
+            per_kind: dict[str, tuple[str, str]] = {rule.outcomes[0].kind: (value, pointer.removesuffix("/message"))}
         else:
             assert isinstance(value, Mapping)
             per_kind = {str(k): (str(v), f"{pointer}/{k}") for k, v in value.items()}
@@ -151,7 +151,7 @@ class _Overlay:
             )
             if c.kind in per_kind
             else c
-            for c in rule.checks
+            for c in rule.outcomes
         )
 
     def unused_params(self, resolved: Pack) -> None:
@@ -184,7 +184,7 @@ def params_used(pack: Pack) -> set[str]:
 def rule_param_names(rule: Rule) -> set[str]:
     """Bare names (parameters, and possibly aliases) in a rule's own expressions and messages."""
     names: set[str] = set()
-    for check in rule.checks:
+    for check in rule.outcomes:
         for branch in check.branches:
             names |= _pattern_names(branch)
         for text in (check.subject, check.person, check.due):

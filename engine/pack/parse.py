@@ -19,7 +19,7 @@ from ..compile.expr import MAX_SECONDS, MAX_SECONDS_WORDS, parse_duration, too_l
 from ..compile.facts import CONTENT_FLAGS, FACT_FIELDS
 from ..diagnostics import Problem, escape_segment, locate, suggest
 from ..model import Kind
-from .model import COMPARISONS, Check, Derivation, Example, Location, Pack, Param, Pattern, Rule, Where
+from .model import COMPARISONS, Derivation, Example, Location, Outcome, Pack, Param, Pattern, Rule, Where
 from .textpattern import pattern_problem
 
 DURATION_HINT = "write e.g. 90m, 24h, 7d or 2w"
@@ -191,20 +191,20 @@ class Parser:
             title=str(data["title"]),
             rationale=" ".join(str(data["rationale"]).split()),
             severity=data["severity"],
-            checks=tuple(checks),
+            outcomes=tuple(checks),
             examples=examples,
             enabled=bool(data.get("enabled", True)),
             loc=self.loc(pointer),
             origin={k: origin for k in keys if k in data or k == "enabled"},
         )
 
-    def check(self, kind: Kind, data: Mapping[str, Any], pointer: str) -> Check:
+    def check(self, kind: Kind, data: Mapping[str, Any], pointer: str) -> Outcome:
         when = data["when"]
         if isinstance(when, Mapping):
             branches = tuple(self.branch(b, f"{pointer}/when/any/{i}") for i, b in enumerate(when["any"]))
         else:
             branches = (self.branch(when, f"{pointer}/when"),)
-        return Check(
+        return Outcome(
             kind=kind,
             branches=branches,
             subject=str(data["subject"]),

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Protocol, TextIO
 
 from ..diagnostics import CI_COMMAND, Problem, display_path
-from ..model import SEVERITY_RANK, HistoryResult
+from ..model import SEVERITY_RANK, Engine, HistoryResult
 from ..pack.model import Pack
 
 # The ``UNSAFE`` characters ``json.dumps`` leaves raw (it escapes those below U+0020 itself; the
@@ -73,7 +73,7 @@ class Context:
     pack: Pack
     as_of: datetime
     fail_on: str
-    engine: str = "durable"
+    engine: Engine = "durable"
     color: bool = False
 
 

@@ -30,10 +30,11 @@ from typing import TextIO
 
 from ..diagnostics import Problem
 from ..model import HistoryResult
+from ..wording import plural
 from .base import Context, Summary
 from .html_assets import CSP, CSS, SCRIPT
 from .html_history import HistorySection
-from .html_words import SEVERITIES, SEVERITY_LABEL, count_chips, esc, esc_path, plural
+from .html_words import SEVERITIES, SEVERITY_LABEL, count_chips, esc, esc_path
 
 # The page's filter buttons: (finding class, label).
 FILTER_BUTTONS = (("error", "Errors"), ("warning", "Warnings"), ("info", "Info"), ("next-step", "Next steps"))

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ..model import SEVERITY_RANK, Event, Finding, HistoryResult
+from ..wording import plural
 from .base import Context
 from .html_words import (
     AXIS_H,
@@ -30,7 +31,6 @@ from .html_words import (
     esc_path,
     local_time,
     person_name,
-    plural,
     relative,
     words,
 )

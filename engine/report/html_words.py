@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from ..compile.template import format_time
 from ..diagnostics import CI_COMMAND, UNSAFE, escape_controls
 from ..model import Event, History
+from ..wording import ids, plural
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -88,10 +89,6 @@ def words(value: object) -> str:
     return WORDS.get(text, text.replace("_", " "))
 
 
-def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (many or word + 's')}"
-
-
 def local_time(moment: datetime, tz: ZoneInfo) -> str:
     return format_time(moment.timestamp(), tz)
 
@@ -111,21 +108,13 @@ def relative(delta_seconds: float) -> str:
     return "now"  # pragma: no cover - the loop always returns
 
 
-def as_ids(value: object) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, (list, tuple)):
-        return tuple(str(v) for v in value)
-    return (str(value),)
-
-
 def person_name(history: History, person_id: str) -> str:
     person = history.person(person_id)
     return person.name if person else person_id
 
 
 def names(history: History, value: object) -> str:
-    return ", ".join(person_name(history, p) for p in as_ids(value))
+    return ", ".join(person_name(history, p) for p in ids(value))
 
 
 def describe(event: Event, history: History) -> str:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 from ..compile.template import format_time
 from ..diagnostics import CI_COMMAND, Problem
 from ..model import Event, Finding, History, HistoryResult
+from ..wording import and_list, ids
 from .base import Context, Summary
 
 CRLF = "\r\n"
@@ -103,21 +104,6 @@ def history_key(result: HistoryResult) -> str:
 # Short summaries in the candidate's words
 
 
-def _ids(value: object) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, (list, tuple)):
-        return tuple(str(v) for v in value)
-    return (str(value),)
-
-
-def _and(names: Iterable[str]) -> str:
-    items = list(names)
-    if len(items) > 1:
-        return ", ".join(items[:-1]) + " and " + items[-1]
-    return "".join(items)
-
-
 class Words:
     """The facts a summary is made of: names of people and of the subject's company."""
 
@@ -139,7 +125,7 @@ class Words:
 
     @property
     def met(self) -> str:
-        return _and(self.name(p) for p in _ids(self.subject.data.get("with") if self.subject else None))
+        return and_list(self.name(p) for p in ids(self.subject.data.get("with") if self.subject else None))
 
 
 SUMMARIES: Mapping[str, Callable[[Words], str]] = {

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from ..compile.template import format_time
 from ..diagnostics import Problem, display_path, escape_controls
 from ..model import Finding, HistoryResult
+from ..wording import plural
 from .base import Context, Summary, quoted_source
 from .sarif import subject_position
 
@@ -70,12 +71,6 @@ def code(text: str) -> str:
     if "`" in text or "|" in text or "\n" in text:
         return cell(text)
     return f"`{text}`"
-
-
-def _plural(count: int, word: str) -> str:
-    if word == "history":
-        return f"{count} histor{'y' if count == 1 else 'ies'}"
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 class Formatter:
@@ -159,7 +154,7 @@ class Formatter:
                 w(f"| {cell(display_path(p.source))} | {p.line} | {p.column} | {cell(p.message)} |\n")
             w("\n")
         if self.clean_count:
-            w(f"<details><summary>{_plural(self.clean_count, 'history')} with nothing to report</summary>\n\n")
+            w(f"<details><summary>{plural(self.clean_count, 'history')} with nothing to report</summary>\n\n")
             self.clean.seek(0)
             shutil.copyfileobj(self.clean, self.out)
             w("\n</details>\n")

@@ -53,7 +53,7 @@ def windows(pack: Pack) -> list[Window]:
     """Every time window of the pack's enabled rules: a comparison whose expression has a parameter."""
     out = []
     for rule in pack.active_rules:
-        for check in rule.checks:
+        for check in rule.outcomes:
             for b, branch in enumerate(check.branches):
                 for index, p in enumerate(branch):
                     for w in p.where:

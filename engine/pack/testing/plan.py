@@ -80,7 +80,7 @@ def behaviour(pack: Pack, rule_id: str) -> Behaviour | None:
     facts = facts_used(pack, rule)
     derivations = [d for d in pack.derivations if d.fact in facts]
     names = set(rule_param_names(rule))
-    patterns: list[Pattern] = [p for c in rule.checks for b in c.branches for p in b]
+    patterns: list[Pattern] = [p for c in rule.outcomes for b in c.branches for p in b]
     for d in derivations:
         patterns.extend(d.when)
         for text in d.set.values():
@@ -94,13 +94,13 @@ def behaviour(pack: Pack, rule_id: str) -> Behaviour | None:
             text_patterns.update(CONTENT_FLAGS)
         if p.fact == "social" and "interview_word" in fields:
             text_patterns.add("interview")
-    if any("missing:" in c.message for c in rule.checks):
+    if any("missing:" in c.message for c in rule.outcomes):
         text_patterns.update(CONTENT_FLAGS)
     return Behaviour(
         enabled=rule.enabled,
         severity=rule.severity,
-        messages=tuple(c.message for c in rule.checks),
-        conditions=tuple((c.kind, c.branches, c.subject, c.person, c.due) for c in rule.checks),
+        messages=tuple(c.message for c in rule.outcomes),
+        conditions=tuple((c.kind, c.branches, c.subject, c.person, c.due) for c in rule.outcomes),
         params={n: str(pack.params[n].value) for n in sorted(names) if n in pack.params},
         derivations=tuple((d.fact, d.when, tuple(sorted(d.set.items()))) for d in derivations),
         patterns={n: pack.patterns.get(n, ()) for n in sorted(text_patterns)},
@@ -109,7 +109,7 @@ def behaviour(pack: Pack, rule_id: str) -> Behaviour | None:
 
 def facts_used(pack: Pack, rule: Rule) -> set[str]:
     """Fact types a rule matches, directly or through the derived facts it matches."""
-    todo = [p.fact for c in rule.checks for b in c.branches for p in b]
+    todo = [p.fact for c in rule.outcomes for b in c.branches for p in b]
     seen: set[str] = set()
     while todo:
         fact = todo.pop()

@@ -225,7 +225,7 @@ def run_tests(
         result = run_example(auditor, pack, case.example, (positions or {}).get(case.example.loc.source))
         results.append(CaseResult(case, "pass" if result.passed else "fail", result))
     covered = frozenset(rk for r in results if r.result is not None and r.status == "pass" for rk in r.result.covered)
-    targets = tuple((r.id, c.kind) for r in pack.active_rules for c in r.checks)
+    targets = tuple((r.id, c.kind) for r in pack.active_rules for c in r.outcomes)
     return PackRun(pack, tuple(results), Coverage(targets, covered))
 
 
