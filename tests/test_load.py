@@ -10,6 +10,7 @@ import pytest
 
 from followup.diagnostics import InputError, Problem, escape_segment
 from followup.io import STDIN_NAME, Source, iter_sources, load_document, load_json
+from followup.io.yamldoc import DocumentName
 
 
 def yaml_problems(text: str) -> list[Problem]:
@@ -156,6 +157,18 @@ def test_yaml_one_document_only() -> None:
     [problem] = yaml_problems("a: 1\n---\nb: 2\n")
     assert (problem.line, problem.column) == (2, 1)
     assert "one YAML document" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"), [("history", "a history file"), ("pack", "a pack file"), ("waivers file", "a waivers file")]
+)
+def test_the_loader_names_the_kind_of_document(kind: DocumentName, said: str) -> None:
+    with pytest.raises(InputError) as caught:
+        load_document("a: 1\n---\nb: 2\n", "f.yaml", kind=kind)
+    assert caught.value.problems[0].message == f"{said} holds one YAML document; found a second one here"
+    with pytest.raises(InputError) as caught:
+        load_document("a: !!python/name:os.system x\n", "f.yaml", kind=kind)
+    assert caught.value.problems[0].message.endswith(f"is not allowed: a {kind} is plain data")
 
 
 def test_yaml_empty_document_is_none() -> None:

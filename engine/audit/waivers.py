@@ -170,7 +170,7 @@ def load_waivers(path: str, pack: Pack, as_of: datetime) -> Waivers:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InputError([Problem(path, 1, 1, f"cannot read waivers: {reason}")]) from None
-    data, positions = load_document(text, path)
+    data, positions = load_document(text, path, kind="waivers file")
     return Waivers(parse_waivers(data, positions, path, pack), as_of)
 
 

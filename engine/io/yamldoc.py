@@ -16,11 +16,16 @@ JSON is read by ``jsondoc``, with the same table of positions.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import yaml
 
 from ..diagnostics import InputError, Positions, Problem, escape_segment, excerpt
+
+# What a document is, for the loader's messages: "a pack file holds one YAML document".
+DocumentName = Literal["history", "pack", "tests file", "waivers file"]
+_FILE: dict[str, str] = {"history": "history file", "pack": "pack file"}  # the rest end in "file"
+
 
 # Deeper than any real history; keeps later recursive steps (JSON Schema) far from the stack limit.
 MAX_DEPTH = 200
@@ -97,17 +102,20 @@ class _Frame:
         self.start = 0  # values built before this one: its size, once closed, for aliases
 
 
-def load_document(text: str, source: str, *, aliases: bool = True) -> tuple[object, Positions]:
+def load_document(
+    text: str, source: str, *, aliases: bool = True, kind: DocumentName = "history"
+) -> tuple[object, Positions]:
     """Parse one YAML (or JSON) document into plain data and its position table.
 
     Raises InputError with every problem found (duplicate keys, tags, aliases), or with the one
     syntax error the parser stops at. With ``aliases=False`` (histories) every anchor and alias is
     refused; otherwise aliases share their value and may bring in MAX_ALIAS_VALUES values in all.
+    ``kind`` names the document in messages ("a pack file holds one YAML document").
     """
     loader: HistoryLoader | None = None
     try:
         loader = HistoryLoader(text)  # the pure-Python reader already checks characters here
-        return _build_yaml(loader, source, aliases)
+        return _build_yaml(loader, source, aliases, kind)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -135,8 +143,8 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
     return text.count("\n", 0, offset) + 1, offset - line_start + 1
 
 
-def _build_yaml(loader: HistoryLoader, source: str, aliases: bool) -> tuple[object, Positions]:
-    builder = _YamlBuilder(loader, source, aliases)
+def _build_yaml(loader: HistoryLoader, source: str, aliases: bool, kind: DocumentName) -> tuple[object, Positions]:
+    builder = _YamlBuilder(loader, source, aliases, kind)
     root = builder.document()
     if builder.problems:
         raise InputError(builder.problems)
@@ -146,10 +154,11 @@ def _build_yaml(loader: HistoryLoader, source: str, aliases: bool) -> tuple[obje
 class _YamlBuilder:
     """Builds plain data from the parser's events, with an explicit stack (no recursion)."""
 
-    def __init__(self, loader: HistoryLoader, source: str, aliases: bool = True) -> None:
+    def __init__(self, loader: HistoryLoader, source: str, aliases: bool, kind: DocumentName) -> None:
         self.loader = loader
         self.source = source
         self.aliases = aliases
+        self.kind = kind
         self.positions: Positions = {}
         self.problems: list[Problem] = []
         self.anchors: dict[str, object] = {}
@@ -206,7 +215,7 @@ class _YamlBuilder:
         loader.get_event()  # DocumentEnd
         if not loader.check_event(yaml.StreamEndEvent):
             extra = loader.peek_event().start_mark
-            self.problem(extra, "a history file holds one YAML document; found a second one here")
+            self.problem(extra, f"a {_FILE.get(self.kind, self.kind)} holds one YAML document; found a second one here")
         return root
 
     def key(self, top: _Frame, event: Any) -> None:
@@ -261,7 +270,7 @@ class _YamlBuilder:
             if tag is None or tag == "!":
                 tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
             if tag not in (_STR, _INT, _FLOAT, _BOOL, _NULL):
-                self.problem(mark, _tag_refused(tag), pointer)
+                self.problem(mark, _tag_refused(tag, self.kind), pointer)
                 value = None
             else:
                 try:
@@ -289,7 +298,7 @@ class _YamlBuilder:
         else:
             is_map = kind is yaml.MappingStartEvent
             if event.tag not in (None, "!", _MAP if is_map else _SEQ):
-                self.problem(mark, _tag_refused(event.tag), pointer)
+                self.problem(mark, _tag_refused(event.tag, self.kind), pointer)
             if len(stack) >= MAX_DEPTH:
                 self.problem(mark, f"nested more than {MAX_DEPTH} levels deep")
                 raise InputError(self.problems)
@@ -316,8 +325,8 @@ def duplicate_key(key: str, first: tuple[int, int]) -> str:
     return f"duplicate key {excerpt(key)}; first defined at line {first[0]}, column {first[1]}"
 
 
-def _tag_refused(tag: str) -> str:
-    return f"YAML tag {excerpt(_short_tag(tag))} is not allowed: a history is plain data"
+def _tag_refused(tag: str, kind: DocumentName) -> str:
+    return f"YAML tag {excerpt(_short_tag(tag))} is not allowed: a {kind} is plain data"
 
 
 def _syntax_hint(text: str, line: int, column: int) -> str:

@@ -192,7 +192,7 @@ class _Loader:
             self.problems.append(Problem(source, 1, 1, f"cannot read: {exc}"))
             return None
         try:
-            data, positions = load_document(text, source)
+            data, positions = load_document(text, source, kind="tests file" if tests_file else "pack")
         except InputError as exc:
             self.problems.extend(exc.problems)
             return None
