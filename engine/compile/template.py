@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from ..diagnostics import FollowupError
-from ..wording import and_list
+from ..wording import and_list, plural
 from . import expr as ex
 
 FILTERS = ("time", "date", "duration", "words", "missing")
@@ -102,7 +102,7 @@ def _duration(seconds: float) -> str:
     for unit, size in units:
         if seconds >= size:
             n, seconds = divmod(seconds, size)
-            words.append(f"{n} {unit}{'s' if n != 1 else ''}")
+            words.append(plural(n, unit))
         if len(words) == 2:
             break
     return " ".join(words) or "0 seconds"

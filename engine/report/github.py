@@ -25,6 +25,7 @@ from ..compile.template import format_time
 from ..diagnostics import UNSAFE, Problem, display_path, escape_controls
 from ..io.sources import STDIN_NAME
 from ..model import Finding, HistoryResult
+from ..wording import plural
 from .base import Context, Summary
 from .sarif import source_path, subject_position
 
@@ -100,10 +101,10 @@ class Formatter:
 
     def end(self, summary: Summary) -> None:
         parts = [
-            f"{summary.histories} histor{'y' if summary.histories == 1 else 'ies'}",
-            f"{summary.violations} violation{'s' if summary.violations != 1 else ''}",
-            f"{summary.next_steps} next step{'s' if summary.next_steps != 1 else ''}",
-            f"{summary.errors} input error{'s' if summary.errors != 1 else ''}",
+            plural(summary.histories, "history"),
+            plural(summary.violations, "violation"),
+            plural(summary.next_steps, "next step"),
+            plural(summary.errors, "input error"),
         ]
         if summary.waived:
             parts.append(f"{summary.waived} waived")

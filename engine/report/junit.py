@@ -26,6 +26,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from ..diagnostics import Problem, display_path, printable
 from ..model import SEVERITY_RANK, Finding, HistoryResult, Waived
+from ..wording import plural
 from .base import Context, Summary, quoted_source
 from .sarif import subject_position
 
@@ -107,7 +108,7 @@ class Formatter:
         if failing:
             outcome = "failure"
             worst = max(failing, key=lambda f: SEVERITY_RANK[f.severity]).severity
-            count = f"{len(failing)} violation{'s' if len(failing) != 1 else ''}"
+            count = plural(len(failing), "violation")
             message = f"{count} of {rule_id}: {failing[0].message}"
             text = "\n".join(_line(result, f) for f in failing)
             inner.append(f"      <failure message={attr(message)} type={attr(worst)}>{body(text)}</failure>\n")
@@ -134,7 +135,7 @@ class Formatter:
                 f'errors="{len(by_source)}" skipped="0">\n'
             )
             for source, problems in by_source.items():
-                count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+                count = plural(len(problems), "problem")
                 message = f"invalid input ({count}): {problems[0].message}"
                 text = "\n".join(str(p) for p in problems)
                 self.out.write(

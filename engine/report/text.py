@@ -15,6 +15,7 @@ import click
 from ..compile.template import format_time
 from ..diagnostics import Problem, printable
 from ..model import Finding, HistoryResult
+from ..wording import plural
 from .base import Context, Summary, quoted_source
 
 MARKS = {"error": "✗", "warning": "!", "info": "·"}
@@ -78,16 +79,16 @@ class Formatter:
         self._echo(str(problem), fg="red")
 
     def end(self, summary: Summary) -> None:
-        parts = [f"{summary.histories} histor{'y' if summary.histories == 1 else 'ies'} audited"]
+        parts = [f"{plural(summary.histories, 'history')} audited"]
         sev = ", ".join(
-            f"{n} {s}{'s' if n != 1 else ''}" for s in ("error", "warning", "info") if (n := summary.by_severity.get(s))
+            plural(n, s) for s in ("error", "warning", "info") if (n := summary.by_severity.get(s))
         )
         parts.append(
-            f"{summary.violations} violation{'s' if summary.violations != 1 else ''}" + (f" ({sev})" if sev else "")
+            plural(summary.violations, "violation") + (f" ({sev})" if sev else "")
         )
         if summary.waived:
             parts.append(f"{summary.waived} waived")
-        parts.append(f"{summary.next_steps} next step{'s' if summary.next_steps != 1 else ''}")
+        parts.append(plural(summary.next_steps, "next step"))
         if summary.errors:
-            parts.append(f"{summary.errors} input error{'s' if summary.errors != 1 else ''}")
+            parts.append(plural(summary.errors, "input error"))
         self._echo("Summary: " + ", ".join(parts), bold=True)
