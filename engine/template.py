@@ -1,5 +1,5 @@
 """Message templates: ``Email {i.names} by {due|time}``; placeholders hold an expression and an
-optional filter (``time``, ``date``, ``duration``, ``words``, ``missing:flag,flag``)."""
+optional filter (``time``, ``date``, ``duration``, ``words``, ``missing:flag,flag``, ``if:text``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from . import expr as ex
 
-FILTERS = ("time", "date", "duration", "words", "missing")
+FILTERS = ("time", "date", "duration", "words", "missing", "if")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 FLAG_WORDS: Mapping[str, str] = {
     "thanks": "thanks",
@@ -51,7 +51,9 @@ def parse(text: str) -> tuple[Part, ...]:
             parsed = ex.parse(expr_text.strip())
         except ex.ExprError as exc:
             raise TemplateError(f"in {{{body}}}: {exc}") from None
-        parts.append(Placeholder(parsed, name or None, tuple(a.strip() for a in args.split(",") if a.strip())))
+        # `if:` shows its text as written (commas and all) when the value is true.
+        items = (args,) if name == "if" else tuple(a.strip() for a in args.split(",") if a.strip())
+        parts.append(Placeholder(parsed, name or None, items))
         pos = m.end()
     if pos < len(text):
         parts.append(text[pos:])
@@ -107,6 +109,8 @@ def _apply(part: Placeholder, value: object, tz: ZoneInfo) -> str:
         if len(missing) > 1:
             return ", ".join(missing[:-1]) + " and " + missing[-1]
         return "".join(missing)
+    if name == "if":
+        return "".join(part.args) if value else ""
     if name == "words":
         return str(value).replace("_", " ")
     number = float(value)  # type: ignore[arg-type]  # the compiler only lets numbers reach these

@@ -13,18 +13,20 @@ quotes the figures.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import make_history
 
+from conftest import make_history
 from followup.facts import CONTENT_FLAGS, Patterns, history_facts
 
 CORPUS = Path(__file__).parent / "corpus"
 MIN_SENTENCES = 40
 MIN_RECALL = 0.9
 MIN_PRECISION = 0.9
+AS_OF = datetime(2026, 11, 10, 12, tzinfo=UTC)
 
 
 @dataclass(frozen=True, repr=False)  # a short repr: pytest shows it beside a failure
@@ -87,9 +89,7 @@ def _judge(default_pack: object) -> dict[str, Judged]:
         for n, text in enumerate(unique)
     ]
     facts = history_facts(make_history(events), Patterns(default_pack.patterns))  # type: ignore[attr-defined]
-    flags = {
-        unique[int(str(f["key"])[1:])]: f for f in facts if f["t"] == "email" and str(f["key"]).startswith("e")
-    }
+    flags = {unique[int(str(f["key"])[1:])]: f for f in facts if f["t"] == "email" and str(f["key"]).startswith("e")}
     return {
         element: Judged(
             element,
@@ -149,3 +149,40 @@ def test_the_default_patterns_read_ordinary_english(judged: dict[str, Judged], e
     )
     print("\n" + report)
     assert result.recall >= MIN_RECALL and result.precision >= MIN_PRECISION, report
+
+
+def test_the_content_message_says_how_to_settle_it_only_when_read_from_the_body(auditor) -> None:  # type: ignore[no-untyped-def]
+    body = "Thanks! I'm really keen on the role and would love to join."
+    history = make_history(
+        [
+            {"id": "i1", "at": "2026-11-02T10:00", "type": "interview", "company": "Acme", "with": ["kim"]},
+            {
+                "id": "e1",
+                "at": "2026-11-02T16:00",
+                "type": "email",
+                "direction": "sent",
+                "to": "kim",
+                "purpose": "thank_you",
+                "body": body,
+            },
+            {
+                "id": "e2",
+                "at": "2026-11-02T17:00",
+                "type": "email",
+                "direction": "sent",
+                "to": "kim",
+                "purpose": "thank_you",
+                "includes": ["thanks", "interest"],
+                "body": body,
+            },
+        ]
+    )
+    messages = {
+        f.subject: f.message for f in auditor.audit(history, AS_OF).findings if f.rule == "thank-you-email-content"
+    }
+    assert messages == {
+        "e1": "The thank-you email to Kim Lee on Mon 2 Nov 2026 lacks why you fit the job and your contact "
+        "information (found by reading the body; if it is there, list what the email says: "
+        "includes: [thanks, interest, fit, contact_info]).",
+        "e2": "The thank-you email to Kim Lee on Mon 2 Nov 2026 lacks why you fit the job and your contact information.",
+    }
