@@ -27,7 +27,7 @@ from .packmodel import COMPARISONS, Location, Pack, Pattern, Where
 from .textpattern import pattern_problem
 
 ASOF = "asof"
-FLAG_FIELDS = frozenset((*CONTENT_FLAGS, "proofread", "interview_word"))
+FLAG_FIELDS = frozenset((*CONTENT_FLAGS, "proofread", "interview_word", "read_from_body"))
 SINK = "$sink"
 MAX_NTH = lim.MAX_FACTS_PER_RULE  # each step binds a fact of its own, and a match binds at most this many
 END = "$end"
