@@ -653,13 +653,13 @@ yaml_bytes = st.one_of(
 # -- histories ------------------------------------------------------------------------------------
 
 
-@examples(150)
+@examples(100)
 @given(data=st.one_of(json_values, near_histories()))
 def test_structures_give_a_history_or_located_errors(auditor: Auditor, data: object) -> None:
     check_structure(auditor, data)
 
 
-@examples(120)
+@examples(80)
 @given(data=near_histories(), rnd=st.randoms(use_true_random=False), form=st.sampled_from(("yaml", "json", "jsonl")))
 def test_structures_as_text_give_a_history_or_located_errors(
     auditor: Auditor, workdir: Path, data: dict[str, object], rnd: random.Random, form: str
@@ -677,7 +677,7 @@ def test_mutated_examples_give_a_history_or_located_errors(
     audit_files(auditor, [str(write(workdir, name, content))])
 
 
-@examples(100)
+@examples(60)
 @given(drawn=histories(), rnd=st.randoms(use_true_random=False))
 def test_mutated_generated_histories_give_a_history_or_located_errors(
     auditor: Auditor, workdir: Path, drawn: tuple[dict[str, object], datetime], rnd: random.Random
@@ -740,7 +740,7 @@ def pack_file(rnd: random.Random, workdir: Path, which: str) -> Path:
     return folder / "pack.yaml"
 
 
-@examples(30)
+@examples(25)
 @given(rnd=st.randoms(use_true_random=False), with_examples=st.booleans())
 def test_mutated_default_pack_validates_or_gives_located_errors(
     workdir: Path, rnd: random.Random, with_examples: bool
@@ -867,7 +867,9 @@ def test_installed_command_reports_every_fuzzed_file(tmp_path: Path, seed: int) 
     # A line of a JSON Lines file is named FILE:LINE.
     seen = {s.rsplit(":", 1)[0] if ".jsonl:" in s else s for s in (h["source"] for h in data["histories"])}
     seen |= {e["source"] for e in data["errors"]}
-    missing = [str(f) for f in files if str(f) not in seen]
+    # A JSON Lines file with no line that holds anything is a batch of no histories, not an error.
+    empty = {f for f in files if f.suffix == ".jsonl" and not any(line.strip() for line in f.read_bytes().splitlines())}
+    missing = [str(f) for f in files if str(f) not in seen and f not in empty]
     assert not missing, missing[:10]
 
 
