@@ -25,7 +25,7 @@ LOAD = """
 import sys, time
 from datetime import datetime, UTC
 from followup.history import read_history
-from followup.sources import iter_sources
+from followup.io import iter_sources
 as_of = datetime(2026, 11, 30, tzinfo=UTC)
 start = time.perf_counter()
 for source in iter_sources(sys.argv[1:]):

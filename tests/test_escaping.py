@@ -448,3 +448,12 @@ def test_markdown_cell_is_one_inert_line(text: str) -> None:
     for char in "<>[]`*_~|#&$":
         assert not unescaped(bare, char), (char, out)
     assert not LIVE_ON_GITHUB.search(rendered_text(bare)), out
+
+
+def test_github_annotations_break_log_commands_of_other_ci_runners() -> None:
+    """Azure Pipelines obeys `##vso[` anywhere in a line: an annotation's text never carries one."""
+    from followup.report.github import command
+
+    line = command("error", "Kim ##vso[task.setvariable variable=x]1 and ##[error]x", title="##teamcity[y]")
+    assert "##vso[" not in line and "##[" not in line and "##teamcity[" not in line
+    assert line.startswith("::error ")

@@ -521,3 +521,22 @@ def test_workers_that_always_die_name_every_history_then_stop(
     with pytest.raises(parallel.WorkerCrashed) as caught:
         list(audit_parallel(setup, many, 2))
     assert f"died on {parallel.DEATHS_IN_A_ROW_LIMIT} histories in a row" in caught.value.problem.message
+
+
+def test_ctrl_c_while_the_command_is_imported_is_quiet() -> None:
+    """A Ctrl-C during the first moment (Python still importing the command) ends with exit 130
+    and one line, like a Ctrl-C later on: simulated by an import that is interrupted."""
+    code = (
+        "import builtins, sys\n"
+        "real = builtins.__import__\n"
+        "def interrupted(name, *args, **kwargs):\n"
+        "    if name in ('cli', 'followup.cli'):\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = interrupted\n"
+        "from followup.entry import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130
+    assert done.stderr == "followup: interrupted\n"

@@ -547,3 +547,13 @@ def test_path_waiver_does_not_match_a_candidate_of_that_name(tmp_path: Path, mon
 )  # fmt: skip
 def test_names_a_file(history: str, is_file: bool) -> None:
     assert names_a_file(history) is is_file
+
+
+def test_an_empty_json_lines_file_is_named_not_dropped(tmp_path: Path) -> None:
+    from followup.io import iter_sources
+
+    (tmp_path / "empty.jsonl").write_bytes(b"\n  \n")
+    [source] = list(iter_sources([str(tmp_path / "empty.jsonl")]))
+    assert source.text is None and source.problem is not None
+    assert (source.problem.line, source.problem.column) == (1, 1)
+    assert "this JSON Lines file is empty" in source.problem.message

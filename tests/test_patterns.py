@@ -47,14 +47,14 @@ def flags(patterns: Patterns, text: str) -> set[str]:
         ("Téléphone : ٠١٢٣٤٥٦٧٨٩ (arabic-indic digits are digits)", {"contact_info"}),
         # a word starts after a non-letter, whatever the script before it
         ("Grüße und thanks a lot", {"thanks"}),
-        ("Déjà très intéressé — I look forward to it", {"interest"}),
-        ("Mi experiencia: ¡mucha experience!", {"fit"}),
+        ("Déjà très intéressé — I look forward to working with you", {"interest"}),
+        ("Mi experiencia: ¡strong skills!", {"fit"}),
         ("Teşekkürler, my skills fit; interview went well", {"fit", "interview"}),
         # ...and not inside a word whose letter before or after has an accent (RE2's ASCII \b would say yes)
         ("déjàinterested, überthankful, żinterview", set()),
         ("fité, skillsé, ñfit", set()),
         ("outfit, fitness, misfit", set()),
-        ("FIT, Fit.", {"fit"}),
+        ("GOOD FIT, great Fit.", {"fit"}),
         ("THANK YOU, Ärger", {"thanks"}),
     ],
 )
@@ -240,8 +240,8 @@ def test_staff_patterns_exponential_for_backtracking_are_accepted(tmp_path: Path
     [
         ("iVBORw0KGgo+/" * 160_000, "thanks, a word of continued interest, why you fit the job and your contact"),
         (
-            "Thank you! I look forward to it. " + "12 345 " * 300_000,
-            "why you fit the job.",
+            "Thank you! I look forward to working with you. Phone: " + "12 345 " * 300_000,
+            "lacks why you fit the job (",
         ),
         ("thank you, my experience; " + "ž" * 2_000_000 + "!", "a word of continued interest and your contact"),
         ("a" * 2_000_000, "thanks, a word of continued interest, why you fit the job and your contact"),

@@ -27,7 +27,7 @@ from . import template as tpl
 from .facts import CONTENT_FLAGS, FACT_FIELDS, GATE
 from .scope import ASOF, Scope
 
-FLAG_FIELDS = frozenset((*CONTENT_FLAGS, "proofread", "interview_word"))
+FLAG_FIELDS = frozenset((*CONTENT_FLAGS, "proofread", "interview_word", "read_from_body"))
 SINK = "$sink"
 MAX_NTH = lim.MAX_FACTS_PER_RULE  # each step binds a fact of its own, and a match binds at most this many
 END = "$end"

@@ -43,6 +43,7 @@ FACT_FIELDS: Mapping[str, tuple[str, ...]] = {
         "to_names",
         "subject",
         *CONTENT_FLAGS,
+        "read_from_body",
     ),
     "call": ("key", "at", "direction", "about", "purpose", "person", "name", "to_names"),
     "note": ("key", "at", "about", "to_names"),
@@ -71,7 +72,8 @@ FACT_DOCS: Mapping[str, str] = {
     "met": "one per person met in an interview",
     "member": "one per person of an interview's company: everyone met plus everyone whose company is the interview's",
     "person": "one per person of the history",
-    "email": "an email; content flags from `includes` or from the body via the pack's patterns",
+    "email": "an email; content flags from `includes` or from the body via the pack's patterns "
+    "(`read_from_body` says which)",
     "call": "a phone call",
     "note": "a handwritten note",
     "to": (
@@ -336,6 +338,7 @@ def _email_content(fact: dict[str, object], event: Event, patterns: Patterns) ->
     if event.get("subject") is not None:
         fact["subject"] = str(event.get("subject"))
     includes = event.get("includes")
+    fact["read_from_body"] = includes is None  # a message can then say that `includes` settles it
     if includes is not None:
         given = set(ids(includes, unique=True))
         fact.update({flag: flag in given for flag in CONTENT_FLAGS})

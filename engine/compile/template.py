@@ -1,5 +1,5 @@
 """Message templates: ``Email {i.names} by {due|time}``; placeholders hold an expression and an
-optional filter (``time``, ``date``, ``duration``, ``words``, ``missing:flag,flag``)."""
+optional filter (``time``, ``date``, ``duration``, ``words``, ``missing:flag,flag``, ``if:text``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ..diagnostics import FollowupError
 from ..wording import and_list, plural
 from . import expr as ex
 
-FILTERS = ("time", "date", "duration", "words", "missing")
+FILTERS = ("time", "date", "duration", "words", "missing", "if")
 # What each filter can show (the compiler refuses the others): "" is no filter at all.
 FILTER_KINDS: Mapping[str, tuple[str, ...]] = {
     "time": ("number",),
@@ -21,11 +21,13 @@ FILTER_KINDS: Mapping[str, tuple[str, ...]] = {
     "duration": ("number",),
     "words": ("text", "number", "flag"),
     "missing": ("fact",),
+    "if": ("flag",),
     "": ("text", "number", "flag"),
 }
 FILTER_HELP = (
     "time, date and duration show a number: a time such as i.at or due, a duration or a parameter; "
-    "words shows a field's value; missing shows a whole match, e.g. {e|missing:thanks,fit}"
+    "words shows a field's value; missing shows a whole match, e.g. {e|missing:thanks,fit}; "
+    "if:TEXT shows TEXT when a flag (true/false field) is true"
 )
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 FLAG_WORDS: Mapping[str, str] = {
@@ -66,7 +68,9 @@ def parse(text: str) -> tuple[Part, ...]:
             parsed = ex.parse(expr_text.strip())
         except ex.ExprError as exc:
             raise TemplateError(f"in {{{body}}}: {exc}") from None
-        parts.append(Placeholder(parsed, name or None, tuple(a.strip() for a in args.split(",") if a.strip())))
+        # `if:` shows its text as written (commas and all) when the value is true.
+        items = (args,) if name == "if" else tuple(a.strip() for a in args.split(",") if a.strip())
+        parts.append(Placeholder(parsed, name or None, items))
         pos = m.end()
     if pos < len(text):
         parts.append(text[pos:])
@@ -137,6 +141,8 @@ def _apply(part: Placeholder, value: object, tz: ZoneInfo) -> str:
         fact = value if isinstance(value, Mapping) else {}
         missing = [FLAG_WORDS.get(a, a.replace("_", " ")) for a in part.args if not fact.get(a)]
         return and_list(missing)
+    if name == "if":
+        return "".join(part.args) if value else ""
     if name == "words":
         return str(value).replace("_", " ")
     # The compiler lets only numbers reach these filters (text through str, as float would read it).

@@ -250,12 +250,20 @@ def _lines(stream: Any, max_size: int) -> Iterator[bytes | None]:
 
 def _jsonl_sources(name: str, lines: Iterable[bytes | None], max_size: int) -> Iterator[Source]:
     """One Source a non-blank line; None (a line over ``max_size``) becomes that line's error."""
+    found = False
     for number, raw in enumerate(lines):
         if raw is None:
+            found = True
             problem = Problem(name, number + 1, 1, _too_big(max_size, "line (one history)"))
             yield Source(name, None, number, problem, "jsonl")
         elif raw.strip():
+            found = True
             yield _decoded(name, raw.rstrip(b"\r\n"), number, "jsonl")
+    if not found:
+        # Nothing is dropped in silence: an empty export is more often a failed one than a batch
+        # of no candidates, and a report that does not mention the file would hide it.
+        message = "no histories: this JSON Lines file is empty (one history a line expected)"
+        yield Source(name, None, problem=Problem(name, 1, 1, message), format="jsonl")
 
 
 def _stdin_sources(max_size: int) -> Iterator[Source]:

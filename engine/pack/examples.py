@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..diagnostics import InputError, Positions, Problem, suggest
 from .model import Example, Pack
@@ -87,7 +87,7 @@ def check_examples(pack: Pack, positions: Mapping[str, Positions], problems: lis
         timezone = str(doc.get("timezone") or "UTC")
         try:
             ZoneInfo(timezone)
-        except (ValueError, OSError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # NotFound is a KeyError
             timezone = "UTC"  # the history check reports the bad zone
         for key in ("expect", "expect_not"):
             for j, want in enumerate(getattr(example, key)):

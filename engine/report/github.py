@@ -22,7 +22,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from ..compile.template import format_time
-from ..diagnostics import UNSAFE, Problem, display_path, escape_controls
+from ..diagnostics import UNSAFE, Problem, display_path, printable
 from ..io.sources import STDIN_NAME
 from ..model import Finding, HistoryResult
 from ..wording import plural
@@ -35,8 +35,9 @@ COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 def escape_data(text: str) -> str:
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     # The runner decodes only %25, %0D and %0A (and %3A, %2C in properties): anything else that
-    # must not reach the log raw is written as a readable escape instead.
-    return escape_controls(text)
+    # must not reach the log raw is written as a readable escape instead. Azure Pipelines and
+    # TeamCity obey `##vso[` / `##teamcity[` anywhere in a line, so their `[` is escaped too.
+    return printable(text)
 
 
 def escape_property(text: str) -> str:
