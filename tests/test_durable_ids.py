@@ -47,7 +47,7 @@ def content_id(fact: Mapping[str, object]) -> str:
     for name_hash, raw in properties:
         value = ((value ^ name_hash) * prime) & mask
         for byte in raw[1:-1] if raw[:1] == b'"' else raw:
-            value = ((value ^ byte) * prime) & mask
+            value = ((value ^ (byte if byte < 0x80 else (byte - 0x100) & mask)) * prime) & mask  # signed char
     return f"${value:020d}"[:20]  # the id property's length is 20: the last digit is lost
 
 
