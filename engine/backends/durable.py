@@ -4,6 +4,9 @@ It talks to the C engine (``durable_rules_engine``) directly rather than through
 ``durable.engine.Host``: the Host starts two timer threads per instance that never stop and wraps
 every firing in a Python closure (most of the engine's time, measured). Here an action is just
 "record the match": the firing loop drains the engine's action queue after each gate.
+
+Every fact goes in with an explicit ``id`` the backend chooses (see ``_EngineIds``), removed again
+from the facts a firing binds: the rest of the program never sees it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,59 @@ from ..diagnostics import FollowupError
 from .base import Fact, Firing, base_facts, derived_fact, fact_key, gate, release
 
 _NOT_HANDLED, _OBSERVED = 1, 2  # result codes of the C engine's assert calls
+_ID = "id"
+# The id of the session's own state message, which the engine stores beside the facts (events.c,
+# handleMessageCore: `"id":"sid-%s"`); a fact id must not share its hash either.
+_STATE_ID = "sid-0"
+_FNV_32_OFFSET_BASIS, _FNV_32_PRIME, _MASK_32 = 0x811C9DC5, 16777619, 0xFFFFFFFF
+
+
+def engine_hash(text: str) -> int:
+    """The 32-bit hash by which durable_rules tells two facts (or sessions) apart: FNV-1a over the
+    id's bytes with C's signed ``char`` (state.c, fnv1Hash32), compared by this hash alone (state.c,
+    storeMessage and the GET_FIRST macro). Equal hashes mean "the same fact": result code 2."""
+    value = _FNV_32_OFFSET_BASIS
+    for byte in text.encode():
+        value = ((value ^ (byte if byte < 0x80 else (byte - 0x100) & _MASK_32)) * _FNV_32_PRIME) & _MASK_32
+    return value
+
+
+class _EngineIds:
+    """Fact ids whose engine hashes are pairwise distinct (and distinct from the session state's).
+
+    Without an ``id`` field, durable_rules names a fact by a 64-bit hash of its content cut to 19
+    digits, then files it under the 32-bit hash of that name and refuses a second fact whose name
+    hashes alike as "the same fact twice": two distinct facts of one history collide with
+    probability about n²/2³³ (state.c: calculateId, storeMessage). With ids from this list the n
+    facts of a session have n distinct hashes, so no valid history can collide. The list grows on
+    demand (a counter in base 36, skipping the rare value whose hash is taken) and every session
+    reuses its prefix.
+    """
+
+    def __init__(self) -> None:
+        self._ids: list[str] = []
+        self._taken = {engine_hash(_STATE_ID)}
+        self._next = 0
+
+    def first(self, count: int) -> list[str]:
+        while len(self._ids) < count:
+            text = _base36(self._next)
+            self._next += 1
+            value = engine_hash(text)
+            if value not in self._taken:
+                self._taken.add(value)
+                self._ids.append(text)
+        return self._ids[:count]
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, digit = divmod(number, 36)
+        text = digits[digit] + text
+        if not number:
+            return text
 
 
 class EngineError(FollowupError):
@@ -40,6 +96,11 @@ class DurableBackend:
         self.compiled = compiled
         parts = len(compiled.parts())
         self._handles: list[int] = []
+        self._ids = _EngineIds()
+        self._used = 0  # ids handed out in the current session
+        # A derivation may set a field named `id` itself (nothing forbids it); its facts keep the
+        # engine's old identification (their own id, else the content hash) and their `id` field.
+        self._own_id = frozenset(r.fact for r in compiled.rules.values() if r.kind == "derive" and _ID in r.set)
         try:
             for part in range(parts):
                 name = compiled.name if parts == 1 else f"{compiled.name}-{part + 1}"
@@ -63,12 +124,26 @@ class DurableBackend:
             engine.delete_ruleset(handle)
         self._handles = []
 
-    def _assert(self, handle: int, facts: Sequence[Fact]) -> list[Firing]:
+    def _encode(self, facts: Sequence[Fact]) -> str:
+        """``facts`` as the JSON the engine reads, each with the next unused id of the session.
+
+        The history's facts never carry ``id`` (joins use ``key``: durable_rules mis-joins on a
+        field named ``id``), so appending it cannot clash with a field of the fact.
+        """
+        ids = self._ids.first(self._used + len(facts))[self._used :]
+        self._used += len(facts)
+        own = self._own_id
+        encoded = [
+            orjson.dumps(fact)
+            if own and fact.get("t") in own
+            else orjson.dumps(fact)[:-1] + b',"id":"' + ident.encode() + b'"}'
+            for fact, ident in zip(facts, ids, strict=True)
+        ]
+        return (encoded[0] if len(encoded) == 1 else b"[" + b",".join(encoded) + b"]").decode()
+
+    def _assert(self, handle: int, facts: Sequence[Fact], text: str) -> list[Firing]:
         try:
-            if len(facts) == 1:
-                result = engine.assert_fact(handle, orjson.dumps(facts[0]).decode())
-            else:
-                result = engine.assert_facts(handle, orjson.dumps(list(facts)).decode())
+            result = engine.assert_fact(handle, text) if len(facts) == 1 else engine.assert_facts(handle, text)
         except Exception as exc:  # the C engine raises plain exceptions with an error code
             raise EngineError(f"durable_rules refused the facts: {exc}") from exc
         code, state = result
@@ -84,6 +159,9 @@ class DurableBackend:
         while result:
             message = orjson.loads(result[1] if isinstance(result, tuple) else result)
             for rule, bindings in message.items():
+                for fact in bindings.values():
+                    if fact.get("t") not in self._own_id:
+                        fact.pop(_ID, None)  # the backend's own id (``_encode``), no part of the fact
                 firings.append(Firing(rule, bindings))
             result = engine.complete_and_start_action(handle, state)
         return firings
@@ -98,7 +176,8 @@ class DurableBackend:
         try:
             for stratum in range(1, compiled.strata + 1):
                 batch.append(gate(stratum, as_of))
-                firings = [firing for handle in self._handles for firing in self._assert(handle, batch)]
+                text = self._encode(batch)  # one id per fact, the same in every ruleset
+                firings = [firing for handle in self._handles for firing in self._assert(handle, batch, text)]
                 batch = []
                 for firing in firings:
                     rule = compiled.rules.get(firing.rule)
@@ -114,6 +193,7 @@ class DurableBackend:
                         batch.append(fact)
                 batch, held = release(compiled, stratum, held + batch)
         finally:
+            self._used = 0
             for handle in self._handles:
                 engine.delete_state(handle, "0")
         return found
