@@ -22,8 +22,7 @@ from followup.audit import Auditor
 from followup.backends import Fact, Firing
 from followup.backends.durable import DurableBackend, EngineError, _EngineIds, engine_hash
 from followup.backends.reference import ReferenceBackend
-from followup.compiler import CompiledPack, compile_pack
-from followup.facts import Patterns
+from followup.compile import CompiledPack, Patterns, compile_pack
 from followup.history import parse_history
 from followup.model import Finding
 from followup.pack import load_pack
