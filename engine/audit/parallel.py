@@ -276,7 +276,9 @@ def _kill(pool: ProcessPoolExecutor) -> None:
         with contextlib.suppress(RuntimeError):
             processes = list((pool._processes or {}).values())
             break
-    for process in processes:
+    # A worker the pool is still starting is not in its table yet; killed later by nobody, it
+    # would find its parent gone mid-start and print a traceback: every child process goes too.
+    for process in [*processes, *multiprocessing.active_children()]:
         with contextlib.suppress(Exception):  # already gone
             process.kill()
 
