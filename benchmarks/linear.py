@@ -16,6 +16,8 @@ Mixes (a realistic shape, scaled up):
 - check-ins: one interview, then nothing but check-in emails and calls to the interviewer;
 - interviews: many interviews at many companies, each with a thank-you, a note, a check-in, a reply;
 - company: N people at one company, one interview with each, a thank-you and a check-in after each;
+- replies: N interviews with one person at one company, each followed by a reply from them and a
+  check-in (every reply is news for every earlier interview there);
 - thank-yous: one interview, then thank-you email after thank-you email to the same people;
 - posts: a few interviews, then posts that name the companies and the word "interview";
 - mixed: the batch benchmark's history (two companies, two rounds, references...) repeated with
@@ -132,6 +134,17 @@ def company(n: int) -> Doc:
     return b.doc()
 
 
+def replies(n: int) -> Doc:
+    b = _Builder()
+    kim = b.person("interviewer", "Acme")
+    for k in range(max(1, n // 3)):
+        at = START + timedelta(hours=3 * k)
+        b.interview(at, "Acme", [kim])
+        b.event("email", at + timedelta(hours=1, minutes=30), direction="received", **{"from": kim}, subject="Thanks")
+        b.event("call", at + timedelta(hours=2), direction="sent", to=kim, purpose="check_in")
+    return b.doc()
+
+
 def thank_yous(n: int) -> Doc:
     b = _Builder()
     kim = b.person("interviewer", "Acme")
@@ -186,6 +199,7 @@ MIXES: dict[str, Callable[[int], Doc]] = {
     "check-ins": check_ins,
     "interviews": interviews,
     "company": company,
+    "replies": replies,
     "thank-yous": thank_yous,
     "posts": posts,
     "mixed": mixed,

@@ -248,3 +248,54 @@ def test_nth_compiles_to_rank_joins_without_time_comparisons() -> None:
     second = rule["all"][3]["c__2"]["$and"]  # type: ignore[index]
     assert {"rank_by_interview": {"$add": {"$l": {"c__1": "rank_by_interview"}, "$r": 1}}} in second
     assert not [t for t in second if "$gt" in t and "c__1" in str(t)]
+
+
+def replies(n: int) -> Doc:
+    """n interviews with kim at Acme, three days apart; a day after each, kim writes back; a day
+    after that, a check-in call to kim. Every reply is news for every earlier interview at Acme."""
+    events: list[Doc] = []
+    for k in range(1, n + 1):
+        at = START + timedelta(days=3 * k)
+        events.append(_interview(f"i{k}", at, "Acme", ["kim"]))
+        events.append({"id": f"r{k}", "at": _iso(at + timedelta(days=1)), "type": "email", "direction": "received",
+                       "from": "kim"})
+        events.append({"id": f"c{k}", "at": _iso(at + timedelta(days=2)), "type": "call", "direction": "sent",
+                       "to": "kim", "purpose": "check_in"})
+    return _doc([{"id": "kim", "name": "Kim Lee", "role": "interviewer", "company": "Acme"}], events)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_news_for_many_interviews_at_one_company_costs_firings_linear_in_them(
+    engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each reply is news for every earlier interview at Acme: a fact per pair made this quadratic.
+    counted = Counted(engine, monkeypatch)
+    small, _ = counted.audit(replies(50))
+    large, _ = counted.audit(replies(100))
+    assert small >= 150
+    assert large <= 2.2 * small, f"{small} firings for 50 interviews, {large} for 100"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_waiting_stretch_starts_at_the_latest_news_before_the_check_in(
+    engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, findings = Counted(engine, monkeypatch).audit(replies(3))
+    silence = [(f.rule, f.kind, f.subject, f.events, f.due, f.message) for f in findings
+               if f.rule in ("no-early-check-in", "check-in-after-a-week", "no-repeated-contact")]
+    assert silence == [
+        # c_k is a day after r_k, the latest news before it (not i_k's end, nor a later reply)
+        ("no-early-check-in", "violation", f"c{k}", (f"c{k}", f"i{k}", f"r{k}"), None,
+         f"You checked in on {_day(3 * k + 2)}, only 1 day after {_day(3 * k + 1)}; wait 1 week.")
+        for k in (1, 2, 3)
+    ] + [
+        # every interview's silence starts at the latest news of all, r3, even the first one's;
+        # i3 was checked in on after r3 (c3), so only i1 and i2 are still waiting for news
+        ("check-in-after-a-week", "next_step", f"i{k}", (f"i{k}", "r3"), START + timedelta(days=17),
+         f"No news from Acme since {_day(10)}: call Kim Lee to check in on {_day(17)} 09:00 UTC if there is still none by then.")
+        for k in (1, 2)
+    ]
+
+
+def _day(days: int) -> str:
+    return (START + timedelta(days=days)).strftime("%a %-d %b %Y")

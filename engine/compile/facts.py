@@ -66,6 +66,7 @@ FACT_FIELDS: Mapping[str, tuple[str, ...]] = {
     "reference_contact": ("key", "at", "person", "name", "request", "about", "company", "co"),
     "reference_check": ("key", "at", "person", "name", "company", "co"),
     "decision": ("key", "at", "about", "company", "co", "outcome"),
+    "last_heard": ("interview", "at", "event"),
 }
 FACT_DOCS: Mapping[str, str] = {
     "interview": "an interview; `start` is when the follow-up clock starts (its end, else its start)",
@@ -94,6 +95,12 @@ FACT_DOCS: Mapping[str, str] = {
     "reference_contact": "the candidate contacts a reference; `co` is the company it is about",
     "reference_check": "the employer contacts a reference",
     "decision": "the employer's outcome; `co` is the company (given, or that of the interview it is about)",
+    "last_heard": (
+        "the latest news from an interview's company after the interview ended (a received email or call"
+        " from someone met in it or working at its company, or a decision of the company; `event` is that"
+        " news): the latest of all, and the latest before each sent email or call that may follow the"
+        " interview up; none when there was no news"
+    ),
 }
 GATE = "$gate"
 
@@ -186,7 +193,109 @@ def history_facts(history: History, patterns: Patterns, members: bool = True) ->
 
     for event in history.events:
         facts.extend(_event_facts(event, history, interviews, companies, patterns, name, timeline, members))
+    facts.extend(_last_heard(history))
     return facts
+
+
+Stamp = tuple[int | float, str]  # (time, event id): the order in which the findings' evidence is ranked
+
+
+def _last_heard(history: History) -> list[dict[str, object]]:
+    """The ``last_heard`` facts: for each interview, its latest news overall and its latest news
+    before each sent email or call that may follow it up (about it, or to someone met in / working at
+    the company of the latest interview before it). A rule needs no other news than these: a waiting
+    stretch that matters starts at the last news before a check-in, or at the last news of all.
+
+    News is read from sorted streams (by sender, by company), so this costs O(log n) per pair of
+    a message and an interview it may follow up, instead of one fact per pair of news and interview.
+    At equal times the greater event id is the news kept: the one the findings' evidence ranks first.
+    """
+    people = {p.id: p for p in history.people}
+
+    def company_of(pid: str) -> str | None:
+        person = people.get(pid)
+        return _fold(person.company) if person is not None and person.company else None
+
+    interviews = [e for e in history.events if e.type == "interview"]
+    by_key: dict[str, Event] = {}
+    for e in interviews:
+        by_key.setdefault(e.id, e)
+    by_sender: dict[str, list[Stamp]] = {}
+    by_co: dict[str, list[Stamp]] = {}
+    for e in history.events:
+        stamp = (epoch(e.at), e.id)
+        if e.type in ("email", "call") and str(e.get("direction", "sent")) != "sent":
+            sender = e.get("from")
+            if sender is None:
+                continue
+            by_sender.setdefault(str(sender), []).append(stamp)
+            co = company_of(str(sender))
+            if co is not None:
+                by_co.setdefault(co, []).append(stamp)
+        elif e.type == "decision":
+            named = _company_of(e, by_key)
+            if named is not None:
+                by_co.setdefault(_fold(named), []).append(stamp)
+    for stream in (*by_sender.values(), *by_co.values()):
+        stream.sort()
+
+    def start_of(i: Event) -> int | float:
+        ends = i.get("ends")
+        return epoch(ends) if isinstance(ends, datetime) else epoch(i.at)
+
+    def latest(i: Event, before: int | float | None) -> Stamp | None:
+        streams = [by_co.get(_fold(i.get("company")), [])] + [by_sender.get(p, []) for p in _ids(i.get("with"))]
+        found: Stamp | None = None
+        for stream in streams:
+            index = len(stream) if before is None else bisect_left(stream, (before,))
+            if index and (found is None or stream[index - 1] > found):
+                found = stream[index - 1]
+        return found if found is not None and found[0] > start_of(i) else None
+
+    # Interviews by (person met, time) and (company, time): those an undirected message may reach.
+    with_at: dict[tuple[str, int | float], list[Event]] = {}
+    co_at: dict[tuple[str, int | float], list[Event]] = {}
+    for i in interviews:
+        at = epoch(i.at)
+        co_at.setdefault((_fold(i.get("company")), at), []).append(i)
+        for pid in _ids(i.get("with")):
+            with_at.setdefault((pid, at), []).append(i)
+    timeline = _Timeline(history)
+
+    wanted: dict[tuple[str, Stamp], None] = {}
+
+    def want(i: Event, before: int | float | None) -> None:
+        news = latest(i, before)
+        if news is not None:
+            wanted[(i.id, news)] = None
+
+    for i in interviews:
+        want(i, None)
+    for e in history.events:
+        if e.type not in ("email", "call") or str(e.get("direction", "sent")) != "sent":
+            continue
+        at = epoch(e.at)
+        about = e.get("about")
+        if about is not None:
+            if str(about) in by_key:
+                want(by_key[str(about)], at)
+            continue
+        for pid in _ids(e.get("to")):
+            met_at = _latest_before(timeline.by_met.get(pid, ()), at)
+            if met_at is not None:
+                for i in with_at.get((pid, met_at), ()):
+                    want(i, at)
+            co = company_of(pid)
+            if co is not None:
+                co_time = timeline.interview_at(at, co)
+                if co_time is not None:
+                    for i in co_at.get((co, co_time), ()):
+                        want(i, at)
+    return [
+        # `ev` as a derived fact from the interview and the news would have it: interview, then news.
+        {"t": "last_heard", "ev": f"{key} {news[1]}", "interview": key, "at": news[0], "event": news[1]}
+        for key, news in wanted
+    ]
 
 
 def _company_of(event: Event, interviews: Mapping[str, Event]) -> str | None:
