@@ -244,7 +244,8 @@ def _last_heard(history: History) -> list[dict[str, object]]:
         return epoch(ends) if isinstance(ends, datetime) else epoch(i.at)
 
     def latest(i: Event, before: int | float | None) -> Stamp | None:
-        streams = [by_co.get(_fold(i.get("company")), [])] + [by_sender.get(p, []) for p in _ids(i.get("with"))]
+        met = ids(i.get("with"), unique=True)
+        streams = [by_co.get(_fold(i.get("company")), []), *(by_sender.get(p, []) for p in met)]
         found: Stamp | None = None
         for stream in streams:
             index = len(stream) if before is None else bisect_left(stream, (before,))
@@ -258,7 +259,7 @@ def _last_heard(history: History) -> list[dict[str, object]]:
     for i in interviews:
         at = epoch(i.at)
         co_at.setdefault((_fold(i.get("company")), at), []).append(i)
-        for pid in _ids(i.get("with")):
+        for pid in ids(i.get("with"), unique=True):
             with_at.setdefault((pid, at), []).append(i)
     timeline = _Timeline(history)
 
@@ -280,7 +281,7 @@ def _last_heard(history: History) -> list[dict[str, object]]:
             if str(about) in by_key:
                 want(by_key[str(about)], at)
             continue
-        for pid in _ids(e.get("to")):
+        for pid in ids(e.get("to"), unique=True):
             met_at = _latest_before(timeline.by_met.get(pid, ()), at)
             if met_at is not None:
                 for i in with_at.get((pid, met_at), ()):
