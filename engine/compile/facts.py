@@ -16,7 +16,8 @@ with every earlier one (quadratic in the length of a history).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from ..model import Event, History
@@ -184,8 +185,9 @@ def history_facts(history: History, patterns: Patterns, members: bool = True) ->
             fact.update(company=p.company, co=_fold(p.company))
         facts.append(fact)
 
+    ctx = _Facts(history, interviews, companies, patterns, name, timeline, members)
     for event in history.events:
-        facts.extend(_event_facts(event, history, interviews, companies, patterns, name, timeline, members))
+        facts.extend(_event_facts(event, ctx))
     return facts
 
 
@@ -196,141 +198,192 @@ def _company_of(event: Event, interviews: Mapping[str, Event]) -> str | None:
     return None if about is None else str(about.get("company"))
 
 
-def _event_facts(
-    event: Event,
-    history: History,
-    interviews: Mapping[str, Event],
-    companies: list[str],
-    patterns: Patterns,
-    name: object,
-    timeline: _Timeline,
-    members: bool,
-) -> list[dict[str, object]]:
-    assert callable(name)
+@dataclass(frozen=True)
+class _Facts:
+    """What turning one event into facts may look up in the rest of its history."""
+
+    history: History
+    interviews: Mapping[str, Event]
+    companies: list[str]
+    patterns: Patterns
+    name: Callable[[object], str]
+    timeline: _Timeline
+    members: bool
+
+    def company_of(self, pid: object) -> str | None:
+        person = self.history.person(str(pid))
+        return _fold(person.company) if person and person.company else None
+
+
+def _event_facts(event: Event, ctx: _Facts) -> list[dict[str, object]]:
     at = epoch(event.at)
     base: dict[str, object] = {"t": event.type, "ev": event.id, "key": event.id, "at": at}
     about = event.get("about")
     if about is not None:
         base["about"] = str(about)
     out = [base]
-    kind = event.type
-
-    def company_of(pid: object) -> str | None:
-        person = history.person(str(pid))
-        return _fold(person.company) if person and person.company else None
-
-    if kind == "interview":
-        met = ids(event.get("with"), unique=True)
-        ends = event.get("ends")
-        start = epoch(ends) if isinstance(ends, datetime) else at
-        company = str(event.get("company"))
-        base.update(start=start, company=company, co=_fold(company), names=and_list([name(p) for p in met]))
-        if event.get("position") is not None:
-            base["position"] = str(event.get("position"))
-        for pid in met:
-            person = history.person(pid)
-            out.append(
-                {
-                    "t": "met",
-                    "ev": event.id,
-                    "interview": event.id,
-                    "person": pid,
-                    "name": name(pid),
-                    "role": person.role if person else "other",
-                    "at": at,
-                    "start": start,
-                }
-            )
-        if members:
-            everyone = dict.fromkeys(met)
-            everyone.update(
-                dict.fromkeys(p.id for p in history.people if p.company and _fold(p.company) == _fold(company))
-            )
-            out.extend(
-                {"t": "member", "ev": event.id, "interview": event.id, "person": pid, "name": name(pid)}
-                for pid in everyone
-            )
-    elif kind in ("email", "call", "note"):
-        direction = "sent" if kind == "note" else str(event.get("direction", "sent"))
-        if kind != "note":
-            base.update(direction=direction, purpose=str(event.get("purpose", "other")))
-        if kind == "email":
-            _email_content(base, event, patterns)
-            body = str(event.get("body") or "")
-            if body:
-                out.extend(_mentions(event.id, at, body, companies, timeline))
-        if direction == "sent":
-            recipients = ids(event.get("to"), unique=True)
-            base["to_names"] = and_list([name(p) for p in recipients])
-            if recipients:
-                base.update(person=recipients[0], name=name(recipients[0]))
-            purpose = None if kind == "note" else str(base["purpose"])
-            for pid in recipients:
-                fact = {
-                    "t": "to",
-                    "ev": event.id,
-                    "event": event.id,
-                    "via": kind,
-                    "person": pid,
-                    "name": name(pid),
-                    "at": at,
-                }
-                if about is not None:
-                    fact["about"] = str(about)
-                if purpose is not None:
-                    fact["purpose"] = purpose
-                co = company_of(pid)
-                if co is not None:
-                    fact["co"] = co
-                    _set_time(fact, "company_interview_at", timeline.interview_at(at, co))
-                _set_time(fact, "previous_at", _latest_before(timeline.sent.get((pid, kind, purpose), ()), at))
-                _set_time(fact, "met_interview_at", _latest_before(timeline.by_met.get(pid, ()), at))
-                out.append(fact)
-        else:
-            sender = event.get("from")
-            if sender is not None:
-                base.update(person=str(sender), name=name(sender))
-                fact = {
-                    "t": "received",
-                    "ev": event.id,
-                    "key": event.id,
-                    "via": kind,
-                    "person": str(sender),
-                    "name": name(sender),
-                    "at": at,
-                    "purpose": base["purpose"],
-                }
-                if about is not None:
-                    fact["about"] = str(about)
-                co = company_of(sender)
-                if co is not None:
-                    fact["co"] = co
-                out.append(fact)
-    elif kind == "social":
-        body = str(event.get("body") or "")
-        base.update(
-            action=str(event.get("action")),
-            network=str(event.get("network", "social media")),
-            interview_word=patterns.matches("interview", body),
-        )
-        if event.get("target") is not None:
-            base["target"] = str(event.get("target"))
-        _set_time(base, "interview_at", timeline.interview_at(at))
-        out.extend(_mentions(event.id, at, body, companies, timeline))
-    elif kind in ("reference_contact", "reference_check"):
-        ref = str(event.get("reference"))
-        base.update(person=ref, name=name(ref))
-        if kind == "reference_contact":
-            base["request"] = str(event.get("request", "heads_up"))
-        named = _company_of(event, interviews)
-        if named is not None:
-            base.update(company=named, co=_fold(named))
-    elif kind == "decision":
-        base["outcome"] = str(event.get("outcome"))
-        named = _company_of(event, interviews)
-        if named is not None:
-            base.update(company=named, co=_fold(named))
+    add = _KIND_FACTS.get(event.type)
+    if add is not None:
+        add(ctx, event, at, base, out)
     return out
+
+
+def _interview_facts(
+    ctx: _Facts, event: Event, at: int | float, base: dict[str, object], out: list[dict[str, object]]
+) -> None:
+    name, history = ctx.name, ctx.history
+    met = ids(event.get("with"), unique=True)
+    ends = event.get("ends")
+    start = epoch(ends) if isinstance(ends, datetime) else at
+    company = str(event.get("company"))
+    base.update(start=start, company=company, co=_fold(company), names=and_list([name(p) for p in met]))
+    if event.get("position") is not None:
+        base["position"] = str(event.get("position"))
+    for pid in met:
+        person = history.person(pid)
+        out.append(
+            {
+                "t": "met",
+                "ev": event.id,
+                "interview": event.id,
+                "person": pid,
+                "name": name(pid),
+                "role": person.role if person else "other",
+                "at": at,
+                "start": start,
+            }
+        )
+    if ctx.members:
+        everyone = dict.fromkeys(met)
+        everyone.update(dict.fromkeys(p.id for p in history.people if p.company and _fold(p.company) == _fold(company)))
+        out.extend(
+            {"t": "member", "ev": event.id, "interview": event.id, "person": pid, "name": name(pid)} for pid in everyone
+        )
+
+
+def _message_facts(
+    ctx: _Facts, event: Event, at: int | float, base: dict[str, object], out: list[dict[str, object]]
+) -> None:
+    """An email, a call or a note: the event, then one fact per recipient or one for its sender."""
+    kind = event.type
+    direction = "sent" if kind == "note" else str(event.get("direction", "sent"))
+    if kind != "note":
+        base.update(direction=direction, purpose=str(event.get("purpose", "other")))
+    if kind == "email":
+        _email_content(base, event, ctx.patterns)
+        body = str(event.get("body") or "")
+        if body:
+            out.extend(_mentions(event.id, at, body, ctx.companies, ctx.timeline))
+    if direction == "sent":
+        _sent_facts(ctx, event, at, base, out)
+    else:
+        _received_fact(ctx, event, at, base, out)
+
+
+def _sent_facts(
+    ctx: _Facts, event: Event, at: int | float, base: dict[str, object], out: list[dict[str, object]]
+) -> None:
+    name, timeline, kind, about = ctx.name, ctx.timeline, event.type, event.get("about")
+    recipients = ids(event.get("to"), unique=True)
+    base["to_names"] = and_list([name(p) for p in recipients])
+    if recipients:
+        base.update(person=recipients[0], name=name(recipients[0]))
+    purpose = None if kind == "note" else str(base["purpose"])
+    for pid in recipients:
+        fact: dict[str, object] = {
+            "t": "to",
+            "ev": event.id,
+            "event": event.id,
+            "via": kind,
+            "person": pid,
+            "name": name(pid),
+            "at": at,
+        }
+        if about is not None:
+            fact["about"] = str(about)
+        if purpose is not None:
+            fact["purpose"] = purpose
+        co = ctx.company_of(pid)
+        if co is not None:
+            fact["co"] = co
+            _set_time(fact, "company_interview_at", timeline.interview_at(at, co))
+        _set_time(fact, "previous_at", _latest_before(timeline.sent.get((pid, kind, purpose), ()), at))
+        _set_time(fact, "met_interview_at", _latest_before(timeline.by_met.get(pid, ()), at))
+        out.append(fact)
+
+
+def _received_fact(
+    ctx: _Facts, event: Event, at: int | float, base: dict[str, object], out: list[dict[str, object]]
+) -> None:
+    sender = event.get("from")
+    if sender is None:
+        return
+    about = event.get("about")
+    base.update(person=str(sender), name=ctx.name(sender))
+    fact: dict[str, object] = {
+        "t": "received",
+        "ev": event.id,
+        "key": event.id,
+        "via": event.type,
+        "person": str(sender),
+        "name": ctx.name(sender),
+        "at": at,
+        "purpose": base["purpose"],
+    }
+    if about is not None:
+        fact["about"] = str(about)
+    co = ctx.company_of(sender)
+    if co is not None:
+        fact["co"] = co
+    out.append(fact)
+
+
+def _social_facts(
+    ctx: _Facts, event: Event, at: int | float, base: dict[str, object], out: list[dict[str, object]]
+) -> None:
+    body = str(event.get("body") or "")
+    base.update(
+        action=str(event.get("action")),
+        network=str(event.get("network", "social media")),
+        interview_word=ctx.patterns.matches("interview", body),
+    )
+    if event.get("target") is not None:
+        base["target"] = str(event.get("target"))
+    _set_time(base, "interview_at", ctx.timeline.interview_at(at))
+    out.extend(_mentions(event.id, at, body, ctx.companies, ctx.timeline))
+
+
+def _reference_facts(
+    ctx: _Facts, event: Event, at: int | float, base: dict[str, object], out: list[dict[str, object]]
+) -> None:
+    ref = str(event.get("reference"))
+    base.update(person=ref, name=ctx.name(ref))
+    if event.type == "reference_contact":
+        base["request"] = str(event.get("request", "heads_up"))
+    named = _company_of(event, ctx.interviews)
+    if named is not None:
+        base.update(company=named, co=_fold(named))
+
+
+def _decision_facts(
+    ctx: _Facts, event: Event, at: int | float, base: dict[str, object], out: list[dict[str, object]]
+) -> None:
+    base["outcome"] = str(event.get("outcome"))
+    named = _company_of(event, ctx.interviews)
+    if named is not None:
+        base.update(company=named, co=_fold(named))
+
+
+_KIND_FACTS: Mapping[str, Callable[[_Facts, Event, int | float, dict[str, object], list[dict[str, object]]], None]] = {
+    "interview": _interview_facts,
+    "email": _message_facts,
+    "call": _message_facts,
+    "note": _message_facts,
+    "social": _social_facts,
+    "reference_contact": _reference_facts,
+    "reference_check": _reference_facts,
+    "decision": _decision_facts,
+}
 
 
 def _email_content(fact: dict[str, object], event: Event, patterns: Patterns) -> None:
