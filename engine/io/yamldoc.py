@@ -171,7 +171,7 @@ class _YamlBuilder:
     def problem(self, mark: Any, message: str, pointer: str = "") -> None:
         self.problems.append(Problem(self.source, mark.line + 1, mark.column + 1, message, pointer))
 
-    def document(self) -> object:  # noqa: PLR0912  measured hot loop: with placing, pointer and scalar as helpers, loading examples/*.yaml took 1.88 ms against 1.65 ms inline
+    def document(self) -> object:  # noqa: PLR0912  measured hot loop: placing values and their pointers in helpers made loading examples/*.yaml 1.88 ms against 1.65 ms
         loader = self.loader
         loader.get_event()  # StreamStart
         if loader.check_event(yaml.StreamEndEvent):
