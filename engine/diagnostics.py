@@ -230,9 +230,8 @@ def excerpt(value: object, limit: int = EXCERPT_LENGTH) -> str:
     if isinstance(value, bool) or value is None or isinstance(value, float):
         return repr(value)
     if isinstance(value, int):
-        if value.bit_length() <= 3 * limit:  # about `limit` digits: cheap to print
-            return repr(value)
-        return "a very large integer"
+        # about `limit` digits are cheap to print
+        return repr(value) if value.bit_length() <= 3 * limit else "a very large integer"
     if isinstance(value, list):
         return f"a list of {len(value):,} items"
     if isinstance(value, dict):

@@ -351,30 +351,17 @@ def _reaudit(setup: WorkerSetup, context: SpawnContext, unfinished: list[_InFlig
     for item in unfinished:
         done = _finished(item.future)
         todo.extend(_outcomes(done) if done is not None else item.chunk)
-    lanes: list[ProcessPoolExecutor | None] = [None] * jobs
+    lanes = _Lanes(setup, context, jobs)
     free = deque(range(jobs))
     queue: deque[Outcome | tuple[int, Future[list[HistoryResult | _Failed]], Source]] = deque()
     deaths_in_a_row = 0
-
-    def submit(lane: int, source: Source) -> Future[list[HistoryResult | _Failed]]:
-        for _ in range(2):  # a lane may have broken while idle: replace it once
-            pool = lanes[lane]
-            if pool is None:
-                pool = lanes[lane] = _pool(setup, 1, context)
-            try:
-                return _submit(pool, [source])
-            except BrokenProcessPool:
-                pool.shutdown(wait=True)
-                lanes[lane] = None
-        raise WorkerCrashed(_crashed(source))
-
     try:
         while todo or queue:
             while todo and (free or not isinstance(todo[0], Source)):
                 work = todo.popleft()
                 if isinstance(work, Source):
                     lane = free.popleft()
-                    queue.append((lane, submit(lane, work), work))
+                    queue.append((lane, lanes.submit(lane, work), work))
                 else:
                     queue.append(work)
             head = queue.popleft()
@@ -386,10 +373,7 @@ def _reaudit(setup: WorkerSetup, context: SpawnContext, unfinished: list[_InFlig
             try:
                 [result] = future.result()
             except BrokenProcessPool:
-                broken = lanes[lane]
-                if broken is not None:
-                    broken.shutdown(wait=True)
-                lanes[lane] = None
+                lanes.drop(lane)
                 deaths_in_a_row += 1
                 if deaths_in_a_row >= DEATHS_IN_A_ROW_LIMIT:
                     raise WorkerCrashed(_gave_up(source)) from None
@@ -398,12 +382,45 @@ def _reaudit(setup: WorkerSetup, context: SpawnContext, unfinished: list[_InFlig
             deaths_in_a_row = 0
             yield from _outcomes([result])
     except BaseException:
-        for pool in lanes:
-            if pool is not None:
-                _kill(pool)
+        lanes.kill()
         raise
     finally:
-        for pool in lanes:
+        lanes.shutdown()
+
+
+class _Lanes:
+    """One single-worker pool per lane, started when first needed and dropped when it breaks."""
+
+    def __init__(self, setup: WorkerSetup, context: SpawnContext, jobs: int) -> None:
+        self.setup = setup
+        self.context = context
+        self.pools: list[ProcessPoolExecutor | None] = [None] * jobs
+
+    def submit(self, lane: int, source: Source) -> Future[list[HistoryResult | _Failed]]:
+        for _ in range(2):  # a lane may have broken while idle: replace it once
+            pool = self.pools[lane]
+            if pool is None:
+                pool = self.pools[lane] = _pool(self.setup, 1, self.context)
+            try:
+                return _submit(pool, [source])
+            except BrokenProcessPool:
+                self.drop(lane)
+        raise WorkerCrashed(_crashed(source))
+
+    def drop(self, lane: int) -> None:
+        """Shut down the broken pool of ``lane``; the next submit starts a fresh one."""
+        broken = self.pools[lane]
+        if broken is not None:
+            broken.shutdown(wait=True)
+        self.pools[lane] = None
+
+    def kill(self) -> None:
+        for pool in self.pools:
+            if pool is not None:
+                _kill(pool)
+
+    def shutdown(self) -> None:
+        for pool in self.pools:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
 

@@ -244,17 +244,18 @@ def holds(test: Test, fact: Fact, bindings: Bindings) -> bool:
     if isinstance(test, Exists):
         return (test.field in fact) is test.present
     own = fact.get(test.field, MISSING)
+    if own is MISSING:
+        return False  # before the value is resolved: a missing field never matches, whatever it names
     if isinstance(test, Eq):
-        if own is MISSING:
-            return False
         other = _resolve(test.value, bindings, strict=False)
         return other is not MISSING and same(own, other)
-    if own is MISSING:
-        return False
     other = _resolve(test.value, bindings, strict=True)
-    if isinstance(test, Neq):
-        return own is not None and other is not None and not same(own, other)
-    return _COMPARE[test.op](_number(own, test.op), _number(other, test.op))
+    # Inline rather than a helper per kind: this runs once per fact and test (the matching loop).
+    return (
+        own is not None and other is not None and not same(own, other)
+        if isinstance(test, Neq)
+        else _COMPARE[test.op](_number(own, test.op), _number(other, test.op))
+    )
 
 
 def _index_key(value: object) -> Hashable | None:

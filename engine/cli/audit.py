@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import FrameType
@@ -259,6 +259,32 @@ def run_audit(options: AuditOptions, stdout: TextIO | None, stderr: TextIO | Non
         return EXIT_ERROR
 
 
+def _open_reports(
+    options: AuditOptions, auditor: Auditor, stack: contextlib.ExitStack, stdout: TextIO | None, err: TextIO
+) -> list[_Report] | None:
+    """A report writer for the main format and each ``--report``; None (said on ``err``) when a
+    report file cannot be opened."""
+    reports: list[_Report] = []
+    targets = [(options.format, options.output), *options.reports]
+    for name, path in targets:
+        file: contextlib.ExitStack | None = None
+        if path in (None, "-"):
+            assert stdout is not None  # run_audit refused a closed stdout
+            out, where = stdout, None
+        else:
+            # Its own stack: put in place by finish(); removed by the outer one on a failure.
+            file = stack.enter_context(contextlib.ExitStack())
+            try:
+                out, where = file.enter_context(report_file(path)), path
+            except OSError as exc:
+                err.write(f"followup: cannot write the {name} report to {path}: {exc.strerror or exc}\n")
+                return None
+        color = out is stdout and _isatty(stdout)
+        context = Context(__version__, auditor.pack, options.as_of, options.fail_on, options.engine, color)
+        reports.append(_Report(name, where, out, formatter(name, out, context), file))
+    return reports
+
+
 def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
     auditor = Auditor.for_pack(options.pack, options.engine)
     waivers: Waivers | None = None
@@ -266,32 +292,15 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
         try:
             waivers = load_waivers(options.waivers, auditor.pack, options.as_of)
         except InputError as error:
-            for problem in error.problems:
-                err.write(f"{problem}\n")
+            _write_lines(err, error.problems)
             return EXIT_ERROR
-        for warning in waivers.warnings():
-            err.write(f"{warning}\n")
+        _write_lines(err, waivers.warnings())
     # Input errors also go to stderr unless the main report already shows them on the terminal.
     errors_to_stderr = options.output not in (None, "-") or options.format not in ("text", "github")
     with contextlib.ExitStack() as stack:
-        reports: list[_Report] = []
-        targets = [(options.format, options.output), *options.reports]
-        for name, path in targets:
-            file: contextlib.ExitStack | None = None
-            if path in (None, "-"):
-                assert stdout is not None  # run_audit refused a closed stdout
-                out, where = stdout, None
-            else:
-                # Its own stack: put in place by finish(); removed by the outer one on a failure.
-                file = stack.enter_context(contextlib.ExitStack())
-                try:
-                    out, where = file.enter_context(report_file(path)), path
-                except OSError as exc:
-                    err.write(f"followup: cannot write the {name} report to {path}: {exc.strerror or exc}\n")
-                    return EXIT_ERROR
-            color = out is stdout and _isatty(stdout)
-            context = Context(__version__, auditor.pack, options.as_of, options.fail_on, options.engine, color)
-            reports.append(_Report(name, where, out, formatter(name, out, context), file))
+        reports = _open_reports(options, auditor, stack, stdout, err)
+        if reports is None:
+            return EXIT_ERROR
         batch = Batch.open(options.paths, options.max_history_size, lambda p: err.write(f"{p}\n"), walk_skip(options))
         progress = Progress(err, batch.several and _isatty(err))
         summary = Summary()
@@ -324,9 +333,14 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
             report.finish()
     if waivers is not None and not summary.errors:
         # With input errors some histories were not audited: "unused" would be a guess.
-        for warning in waivers.unused():
-            err.write(f"{warning}\n")
+        _write_lines(err, waivers.unused())
     if summary.errors:
         return EXIT_ERROR
     return EXIT_FAIL if summary.failing else EXIT_OK
+
+
+def _write_lines(err: TextIO, lines: Iterable[object]) -> None:
+    """Each of ``lines`` (problems, warnings) on a line of its own."""
+    for line in lines:
+        err.write(f"{line}\n")
 

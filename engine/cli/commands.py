@@ -139,7 +139,8 @@ def cli() -> None:
     callback=parse_max_size,
     help="Largest history read, e.g. 32MiB (for .jsonl: per line).",
 )
-def audit(
+def audit(  # noqa: PLR0913  click hands each of the command's options to it as a keyword
+    *,
     paths: tuple[str, ...],
     pack: str,
     as_of: str | None,

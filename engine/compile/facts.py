@@ -16,7 +16,8 @@ with every earlier one (quadratic in the length of a history).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from ..model import Event, History
@@ -191,13 +192,95 @@ def history_facts(history: History, patterns: Patterns, members: bool = True) ->
             fact.update(company=p.company, co=_fold(p.company))
         facts.append(fact)
 
+    ctx = _Facts(history, interviews, companies, patterns, name, timeline, members)
     for event in history.events:
-        facts.extend(_event_facts(event, history, interviews, companies, patterns, name, timeline, members))
+        facts.extend(_event_facts(event, ctx))
     facts.extend(_last_heard(history))
     return facts
 
 
 Stamp = tuple[int | float, str]  # (time, event id): the order in which the findings' evidence is ranked
+
+
+def _start_of(i: Event) -> int | float:
+    ends = i.get("ends")
+    return epoch(ends) if isinstance(ends, datetime) else epoch(i.at)
+
+
+def _is_received(e: Event) -> bool:
+    return e.type in ("email", "call") and str(e.get("direction", "sent")) != "sent"
+
+
+class _News:
+    """News from a company's people (received e-mails and calls, decisions), in sorted streams by
+    sender and by company, so that "the latest news before t" is a bisection."""
+
+    def __init__(self, history: History, by_key: Mapping[str, Event]) -> None:
+        self.people = {p.id: p for p in history.people}
+        self.by_sender: dict[str, list[Stamp]] = {}
+        self.by_co: dict[str, list[Stamp]] = {}
+        for e in history.events:
+            self._add(e, by_key)
+        for stream in (*self.by_sender.values(), *self.by_co.values()):
+            stream.sort()
+
+    def company_of(self, pid: str) -> str | None:
+        person = self.people.get(pid)
+        return _fold(person.company) if person is not None and person.company else None
+
+    def _add(self, e: Event, by_key: Mapping[str, Event]) -> None:
+        stamp = (epoch(e.at), e.id)
+        if _is_received(e):
+            sender = e.get("from")
+            if sender is None:
+                return
+            self.by_sender.setdefault(str(sender), []).append(stamp)
+            co = self.company_of(str(sender))
+            if co is not None:
+                self.by_co.setdefault(co, []).append(stamp)
+        elif e.type == "decision":
+            named = _company_of(e, by_key)
+            if named is not None:
+                self.by_co.setdefault(_fold(named), []).append(stamp)
+
+    def latest(self, i: Event, before: int | float | None) -> Stamp | None:
+        """The latest news for interview ``i`` (before ``before``, if given) after its clock start."""
+        met = ids(i.get("with"), unique=True)
+        streams = [self.by_co.get(_fold(i.get("company")), []), *(self.by_sender.get(p, []) for p in met)]
+        found: Stamp | None = None
+        for stream in streams:
+            index = len(stream) if before is None else bisect_left(stream, (before,))
+            if index and (found is None or stream[index - 1] > found):
+                found = stream[index - 1]
+        return found if found is not None and found[0] > _start_of(i) else None
+
+
+class _Reach:
+    """The interviews an undirected sent message may follow up: by (person met, time) and by
+    (company, time) of the latest interview before it."""
+
+    def __init__(self, history: History, interviews: Sequence[Event], news: _News) -> None:
+        self.news = news
+        self.timeline = _Timeline(history)
+        self.with_at: dict[tuple[str, int | float], list[Event]] = {}
+        self.co_at: dict[tuple[str, int | float], list[Event]] = {}
+        for i in interviews:
+            at = epoch(i.at)
+            self.co_at.setdefault((_fold(i.get("company")), at), []).append(i)
+            for pid in ids(i.get("with"), unique=True):
+                self.with_at.setdefault((pid, at), []).append(i)
+
+    def interviews(self, pid: str, at: int | float) -> list[Event]:
+        found: list[Event] = []
+        met_at = _latest_before(self.timeline.by_met.get(pid, ()), at)
+        if met_at is not None:
+            found.extend(self.with_at.get((pid, met_at), ()))
+        co = self.news.company_of(pid)
+        if co is not None:
+            co_time = self.timeline.interview_at(at, co)
+            if co_time is not None:
+                found.extend(self.co_at.get((co, co_time), ()))
+        return found
 
 
 def _last_heard(history: History) -> list[dict[str, object]]:
@@ -210,70 +293,23 @@ def _last_heard(history: History) -> list[dict[str, object]]:
     a message and an interview it may follow up, instead of one fact per pair of news and interview.
     At equal times the greater event id is the news kept: the one the findings' evidence ranks first.
     """
-    people = {p.id: p for p in history.people}
-
-    def company_of(pid: str) -> str | None:
-        person = people.get(pid)
-        return _fold(person.company) if person is not None and person.company else None
-
     interviews = [e for e in history.events if e.type == "interview"]
     by_key: dict[str, Event] = {}
     for e in interviews:
         by_key.setdefault(e.id, e)
-    by_sender: dict[str, list[Stamp]] = {}
-    by_co: dict[str, list[Stamp]] = {}
-    for e in history.events:
-        stamp = (epoch(e.at), e.id)
-        if e.type in ("email", "call") and str(e.get("direction", "sent")) != "sent":
-            sender = e.get("from")
-            if sender is None:
-                continue
-            by_sender.setdefault(str(sender), []).append(stamp)
-            co = company_of(str(sender))
-            if co is not None:
-                by_co.setdefault(co, []).append(stamp)
-        elif e.type == "decision":
-            named = _company_of(e, by_key)
-            if named is not None:
-                by_co.setdefault(_fold(named), []).append(stamp)
-    for stream in (*by_sender.values(), *by_co.values()):
-        stream.sort()
-
-    def start_of(i: Event) -> int | float:
-        ends = i.get("ends")
-        return epoch(ends) if isinstance(ends, datetime) else epoch(i.at)
-
-    def latest(i: Event, before: int | float | None) -> Stamp | None:
-        met = ids(i.get("with"), unique=True)
-        streams = [by_co.get(_fold(i.get("company")), []), *(by_sender.get(p, []) for p in met)]
-        found: Stamp | None = None
-        for stream in streams:
-            index = len(stream) if before is None else bisect_left(stream, (before,))
-            if index and (found is None or stream[index - 1] > found):
-                found = stream[index - 1]
-        return found if found is not None and found[0] > start_of(i) else None
-
-    # Interviews by (person met, time) and (company, time): those an undirected message may reach.
-    with_at: dict[tuple[str, int | float], list[Event]] = {}
-    co_at: dict[tuple[str, int | float], list[Event]] = {}
-    for i in interviews:
-        at = epoch(i.at)
-        co_at.setdefault((_fold(i.get("company")), at), []).append(i)
-        for pid in ids(i.get("with"), unique=True):
-            with_at.setdefault((pid, at), []).append(i)
-    timeline = _Timeline(history)
-
+    news = _News(history, by_key)
+    reach = _Reach(history, interviews, news)
     wanted: dict[tuple[str, Stamp], None] = {}
 
     def want(i: Event, before: int | float | None) -> None:
-        news = latest(i, before)
-        if news is not None:
-            wanted[(i.id, news)] = None
+        found = news.latest(i, before)
+        if found is not None:
+            wanted[(i.id, found)] = None
 
     for i in interviews:
         want(i, None)
     for e in history.events:
-        if e.type not in ("email", "call") or str(e.get("direction", "sent")) != "sent":
+        if e.type not in ("email", "call") or _is_received(e):
             continue
         at = epoch(e.at)
         about = e.get("about")
@@ -282,16 +318,8 @@ def _last_heard(history: History) -> list[dict[str, object]]:
                 want(by_key[str(about)], at)
             continue
         for pid in ids(e.get("to"), unique=True):
-            met_at = _latest_before(timeline.by_met.get(pid, ()), at)
-            if met_at is not None:
-                for i in with_at.get((pid, met_at), ()):
-                    want(i, at)
-            co = company_of(pid)
-            if co is not None:
-                co_time = timeline.interview_at(at, co)
-                if co_time is not None:
-                    for i in co_at.get((co, co_time), ()):
-                        want(i, at)
+            for i in reach.interviews(pid, at):
+                want(i, at)
     return [
         # `ev` as a derived fact from the interview and the news would have it: interview, then news.
         {"t": "last_heard", "ev": f"{key} {news[1]}", "interview": key, "at": news[0], "event": news[1]}
@@ -306,141 +334,192 @@ def _company_of(event: Event, interviews: Mapping[str, Event]) -> str | None:
     return None if about is None else str(about.get("company"))
 
 
-def _event_facts(
-    event: Event,
-    history: History,
-    interviews: Mapping[str, Event],
-    companies: list[str],
-    patterns: Patterns,
-    name: object,
-    timeline: _Timeline,
-    members: bool,
-) -> list[dict[str, object]]:
-    assert callable(name)
+@dataclass(frozen=True)
+class _Facts:
+    """What turning one event into facts may look up in the rest of its history."""
+
+    history: History
+    interviews: Mapping[str, Event]
+    companies: list[str]
+    patterns: Patterns
+    name: Callable[[object], str]
+    timeline: _Timeline
+    members: bool
+
+    def company_of(self, pid: object) -> str | None:
+        person = self.history.person(str(pid))
+        return _fold(person.company) if person and person.company else None
+
+
+def _event_facts(event: Event, ctx: _Facts) -> list[dict[str, object]]:
     at = epoch(event.at)
     base: dict[str, object] = {"t": event.type, "ev": event.id, "key": event.id, "at": at}
     about = event.get("about")
     if about is not None:
         base["about"] = str(about)
     out = [base]
-    kind = event.type
-
-    def company_of(pid: object) -> str | None:
-        person = history.person(str(pid))
-        return _fold(person.company) if person and person.company else None
-
-    if kind == "interview":
-        met = ids(event.get("with"), unique=True)
-        ends = event.get("ends")
-        start = epoch(ends) if isinstance(ends, datetime) else at
-        company = str(event.get("company"))
-        base.update(start=start, company=company, co=_fold(company), names=and_list([name(p) for p in met]))
-        if event.get("position") is not None:
-            base["position"] = str(event.get("position"))
-        for pid in met:
-            person = history.person(pid)
-            out.append(
-                {
-                    "t": "met",
-                    "ev": event.id,
-                    "interview": event.id,
-                    "person": pid,
-                    "name": name(pid),
-                    "role": person.role if person else "other",
-                    "at": at,
-                    "start": start,
-                }
-            )
-        if members:
-            everyone = dict.fromkeys(met)
-            everyone.update(
-                dict.fromkeys(p.id for p in history.people if p.company and _fold(p.company) == _fold(company))
-            )
-            out.extend(
-                {"t": "member", "ev": event.id, "interview": event.id, "person": pid, "name": name(pid)}
-                for pid in everyone
-            )
-    elif kind in ("email", "call", "note"):
-        direction = "sent" if kind == "note" else str(event.get("direction", "sent"))
-        if kind != "note":
-            base.update(direction=direction, purpose=str(event.get("purpose", "other")))
-        if kind == "email":
-            _email_content(base, event, patterns)
-            body = str(event.get("body") or "")
-            if body:
-                out.extend(_mentions(event.id, at, body, companies, timeline))
-        if direction == "sent":
-            recipients = ids(event.get("to"), unique=True)
-            base["to_names"] = and_list([name(p) for p in recipients])
-            if recipients:
-                base.update(person=recipients[0], name=name(recipients[0]))
-            purpose = None if kind == "note" else str(base["purpose"])
-            for pid in recipients:
-                fact = {
-                    "t": "to",
-                    "ev": event.id,
-                    "event": event.id,
-                    "via": kind,
-                    "person": pid,
-                    "name": name(pid),
-                    "at": at,
-                }
-                if about is not None:
-                    fact["about"] = str(about)
-                if purpose is not None:
-                    fact["purpose"] = purpose
-                co = company_of(pid)
-                if co is not None:
-                    fact["co"] = co
-                    _set_time(fact, "company_interview_at", timeline.interview_at(at, co))
-                _set_time(fact, "previous_at", _latest_before(timeline.sent.get((pid, kind, purpose), ()), at))
-                _set_time(fact, "met_interview_at", _latest_before(timeline.by_met.get(pid, ()), at))
-                out.append(fact)
-        else:
-            sender = event.get("from")
-            if sender is not None:
-                base.update(person=str(sender), name=name(sender))
-                fact = {
-                    "t": "received",
-                    "ev": event.id,
-                    "key": event.id,
-                    "via": kind,
-                    "person": str(sender),
-                    "name": name(sender),
-                    "at": at,
-                    "purpose": base["purpose"],
-                }
-                if about is not None:
-                    fact["about"] = str(about)
-                co = company_of(sender)
-                if co is not None:
-                    fact["co"] = co
-                out.append(fact)
-    elif kind == "social":
-        body = str(event.get("body") or "")
-        base.update(
-            action=str(event.get("action")),
-            network=str(event.get("network", "social media")),
-            interview_word=patterns.matches("interview", body),
-        )
-        if event.get("target") is not None:
-            base["target"] = str(event.get("target"))
-        _set_time(base, "interview_at", timeline.interview_at(at))
-        out.extend(_mentions(event.id, at, body, companies, timeline))
-    elif kind in ("reference_contact", "reference_check"):
-        ref = str(event.get("reference"))
-        base.update(person=ref, name=name(ref))
-        if kind == "reference_contact":
-            base["request"] = str(event.get("request", "heads_up"))
-        named = _company_of(event, interviews)
-        if named is not None:
-            base.update(company=named, co=_fold(named))
-    elif kind == "decision":
-        base["outcome"] = str(event.get("outcome"))
-        named = _company_of(event, interviews)
-        if named is not None:
-            base.update(company=named, co=_fold(named))
+    add = _KIND_FACTS.get(event.type)
+    if add is not None:
+        add(ctx, event, at, base, out)
     return out
+
+
+def _interview_facts(
+    ctx: _Facts, event: Event, at: int | float, base: dict[str, object], out: list[dict[str, object]]
+) -> None:
+    name, history = ctx.name, ctx.history
+    met = ids(event.get("with"), unique=True)
+    ends = event.get("ends")
+    start = epoch(ends) if isinstance(ends, datetime) else at
+    company = str(event.get("company"))
+    base.update(start=start, company=company, co=_fold(company), names=and_list([name(p) for p in met]))
+    if event.get("position") is not None:
+        base["position"] = str(event.get("position"))
+    for pid in met:
+        person = history.person(pid)
+        out.append(
+            {
+                "t": "met",
+                "ev": event.id,
+                "interview": event.id,
+                "person": pid,
+                "name": name(pid),
+                "role": person.role if person else "other",
+                "at": at,
+                "start": start,
+            }
+        )
+    if ctx.members:
+        everyone = dict.fromkeys(met)
+        everyone.update(dict.fromkeys(p.id for p in history.people if p.company and _fold(p.company) == _fold(company)))
+        out.extend(
+            {"t": "member", "ev": event.id, "interview": event.id, "person": pid, "name": name(pid)} for pid in everyone
+        )
+
+
+def _message_facts(
+    ctx: _Facts, event: Event, at: int | float, base: dict[str, object], out: list[dict[str, object]]
+) -> None:
+    """An email, a call or a note: the event, then one fact per recipient or one for its sender."""
+    kind = event.type
+    direction = "sent" if kind == "note" else str(event.get("direction", "sent"))
+    if kind != "note":
+        base.update(direction=direction, purpose=str(event.get("purpose", "other")))
+    if kind == "email":
+        _email_content(base, event, ctx.patterns)
+        body = str(event.get("body") or "")
+        if body:
+            out.extend(_mentions(event.id, at, body, ctx.companies, ctx.timeline))
+    if direction == "sent":
+        _sent_facts(ctx, event, at, base, out)
+    else:
+        _received_fact(ctx, event, at, base, out)
+
+
+def _sent_facts(
+    ctx: _Facts, event: Event, at: int | float, base: dict[str, object], out: list[dict[str, object]]
+) -> None:
+    name, timeline, kind, about = ctx.name, ctx.timeline, event.type, event.get("about")
+    recipients = ids(event.get("to"), unique=True)
+    base["to_names"] = and_list([name(p) for p in recipients])
+    if recipients:
+        base.update(person=recipients[0], name=name(recipients[0]))
+    purpose = None if kind == "note" else str(base["purpose"])
+    for pid in recipients:
+        fact: dict[str, object] = {
+            "t": "to",
+            "ev": event.id,
+            "event": event.id,
+            "via": kind,
+            "person": pid,
+            "name": name(pid),
+            "at": at,
+        }
+        if about is not None:
+            fact["about"] = str(about)
+        if purpose is not None:
+            fact["purpose"] = purpose
+        co = ctx.company_of(pid)
+        if co is not None:
+            fact["co"] = co
+            _set_time(fact, "company_interview_at", timeline.interview_at(at, co))
+        _set_time(fact, "previous_at", _latest_before(timeline.sent.get((pid, kind, purpose), ()), at))
+        _set_time(fact, "met_interview_at", _latest_before(timeline.by_met.get(pid, ()), at))
+        out.append(fact)
+
+
+def _received_fact(
+    ctx: _Facts, event: Event, at: int | float, base: dict[str, object], out: list[dict[str, object]]
+) -> None:
+    sender = event.get("from")
+    if sender is None:
+        return
+    about = event.get("about")
+    base.update(person=str(sender), name=ctx.name(sender))
+    fact: dict[str, object] = {
+        "t": "received",
+        "ev": event.id,
+        "key": event.id,
+        "via": event.type,
+        "person": str(sender),
+        "name": ctx.name(sender),
+        "at": at,
+        "purpose": base["purpose"],
+    }
+    if about is not None:
+        fact["about"] = str(about)
+    co = ctx.company_of(sender)
+    if co is not None:
+        fact["co"] = co
+    out.append(fact)
+
+
+def _social_facts(
+    ctx: _Facts, event: Event, at: int | float, base: dict[str, object], out: list[dict[str, object]]
+) -> None:
+    body = str(event.get("body") or "")
+    base.update(
+        action=str(event.get("action")),
+        network=str(event.get("network", "social media")),
+        interview_word=ctx.patterns.matches("interview", body),
+    )
+    if event.get("target") is not None:
+        base["target"] = str(event.get("target"))
+    _set_time(base, "interview_at", ctx.timeline.interview_at(at))
+    out.extend(_mentions(event.id, at, body, ctx.companies, ctx.timeline))
+
+
+def _reference_facts(
+    ctx: _Facts, event: Event, at: int | float, base: dict[str, object], out: list[dict[str, object]]
+) -> None:
+    ref = str(event.get("reference"))
+    base.update(person=ref, name=ctx.name(ref))
+    if event.type == "reference_contact":
+        base["request"] = str(event.get("request", "heads_up"))
+    named = _company_of(event, ctx.interviews)
+    if named is not None:
+        base.update(company=named, co=_fold(named))
+
+
+def _decision_facts(
+    ctx: _Facts, event: Event, at: int | float, base: dict[str, object], out: list[dict[str, object]]
+) -> None:
+    base["outcome"] = str(event.get("outcome"))
+    named = _company_of(event, ctx.interviews)
+    if named is not None:
+        base.update(company=named, co=_fold(named))
+
+
+_KIND_FACTS: Mapping[str, Callable[[_Facts, Event, int | float, dict[str, object], list[dict[str, object]]], None]] = {
+    "interview": _interview_facts,
+    "email": _message_facts,
+    "call": _message_facts,
+    "note": _message_facts,
+    "social": _social_facts,
+    "reference_contact": _reference_facts,
+    "reference_check": _reference_facts,
+    "decision": _decision_facts,
+}
 
 
 def _email_content(fact: dict[str, object], event: Event, patterns: Patterns) -> None:

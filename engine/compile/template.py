@@ -147,6 +147,11 @@ def _apply(part: Placeholder, value: object, tz: ZoneInfo) -> str:
         return str(value).replace("_", " ")
     # The compiler lets only numbers reach these filters (text through str, as float would read it).
     number = float(value) if isinstance(value, int | float) else float(str(value))
+    return _apply_number(name, number, tz)
+
+
+def _apply_number(name: str, number: float, tz: ZoneInfo) -> str:
+    """The filters that read a number: a clock time, a date or a duration."""
     if name == "time":
         return format_time(number, tz)
     if name == "date":

@@ -258,6 +258,11 @@ class HistoryChecker:
     def parse_time(self, text: object, pointer: str, zone: tzinfo) -> datetime | None:
         if not isinstance(text, str) or not text:
             return None  # absent, or the schema has said what is wrong
+        value = self.read_iso(text, pointer)
+        return None if value is None else self.in_zone(value, text, pointer, zone)
+
+    def read_iso(self, text: str, pointer: str) -> datetime | None:
+        """``text`` as an ISO 8601 date and time, or None with a problem saying what is wrong."""
         try:
             date.fromisoformat(text)
         except ValueError:
@@ -277,6 +282,10 @@ class HistoryChecker:
                 "such as 2026-11-02T10:00 or 2026-11-02T10:00-05:00",
             )
             return None
+        return value
+
+    def in_zone(self, value: datetime, text: str, pointer: str, zone: tzinfo) -> datetime | None:
+        """``value`` in ``zone`` (a wall time is read there), or None for a time out of range or skipped."""
         try:
             if value.tzinfo is not None:
                 return check_range(value, text).astimezone(zone)

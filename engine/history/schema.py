@@ -97,24 +97,7 @@ def _predicate(schema: Mapping[str, Any]) -> Callable[[object], bool]:
         required = tuple(schema["required"])
         checks.append(lambda v: not isinstance(v, dict) or all(k in v for k in required))
     if "properties" in schema or "additionalProperties" in schema:
-        props = {k: _predicate(sub) for k, sub in schema.get("properties", {}).items()}
-        closed = schema.get("additionalProperties", True)
-        if closed not in (True, False):
-            raise NotImplementedError("additionalProperties as a schema")
-
-        def properties(v: Any) -> bool:
-            if not isinstance(v, dict):
-                return True
-            for key, item in v.items():
-                test = props.get(key)
-                if test is None:
-                    if closed is False:
-                        return False
-                elif not test(item):
-                    return False
-            return True
-
-        checks.append(properties)
+        checks.append(_properties_predicate(schema))
     if "items" in schema:
         item_ok = _predicate(schema["items"])
         checks.append(lambda v: not isinstance(v, list) or all(item_ok(i) for i in v))
@@ -133,6 +116,28 @@ def _predicate(schema: Mapping[str, Any]) -> Callable[[object], bool]:
         alternatives = [_predicate(sub) for sub in schema["anyOf"]]
         checks.append(lambda v: any(alt(v) for alt in alternatives))
     return lambda v: all(check(v) for check in checks)
+
+
+def _properties_predicate(schema: Mapping[str, Any]) -> Callable[[object], bool]:
+    """``properties`` and ``additionalProperties`` (true or false, never a schema) as a predicate."""
+    props = {k: _predicate(sub) for k, sub in schema.get("properties", {}).items()}
+    closed = schema.get("additionalProperties", True)
+    if closed not in (True, False):
+        raise NotImplementedError("additionalProperties as a schema")
+
+    def properties(v: Any) -> bool:
+        if not isinstance(v, dict):
+            return True
+        for key, item in v.items():
+            test = props.get(key)
+            if test is None:
+                if closed is False:
+                    return False
+            elif not test(item):
+                return False
+        return True
+
+    return properties
 
 
 def _inline(node: Any, defs: Mapping[str, Any]) -> Any:

@@ -182,20 +182,27 @@ class _Loader:
         self.layers: list[Pack] = []
         self.pruned = False  # a schema problem removed part of a file: example checks would mislead
 
-    def read(
-        self, path: Path, source: str, tests_file: bool = False, base_of: _Layer | None = None
-    ) -> dict[str, Any] | None:
-        """The checked document at ``path``; ``base_of`` is the layer whose ``extends`` named it."""
+    def read_yaml(self, path: Path, source: str, tests_file: bool) -> tuple[object, Positions] | None:
+        """The YAML at ``path`` with its positions, or None with the problem that stops reading it."""
         try:
             text = path.read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             self.problems.append(Problem(source, 1, 1, f"cannot read: {exc}"))
             return None
         try:
-            data, positions = load_document(text, source, kind="tests file" if tests_file else "pack")
+            return load_document(text, source, kind="tests file" if tests_file else "pack")
         except InputError as exc:
             self.problems.extend(exc.problems)
             return None
+
+    def read(
+        self, path: Path, source: str, tests_file: bool = False, base_of: _Layer | None = None
+    ) -> dict[str, Any] | None:
+        """The checked document at ``path``; ``base_of`` is the layer whose ``extends`` named it."""
+        loaded = self.read_yaml(path, source, tests_file)
+        if loaded is None:
+            return None
+        data, positions = loaded
         self.positions[source] = positions
         if base_of is not None and not (isinstance(data, dict) and "pack" in data):
             # Whatever the file holds stays out of the message: `extends` may name a file that is

@@ -186,9 +186,14 @@ def _droppable(pointer: str, tests_file: bool, overlay: bool) -> str | None:
     parts = pointer.split("/")[1:]
     if not parts:
         return None
-    top = parts[0]
     if tests_file:
-        return "/".join(["", *parts[:2]]) if top == "tests" and len(parts) >= 2 else None
+        return "/".join(["", *parts[:2]]) if parts[0] == "tests" and len(parts) >= 2 else None
+    return _droppable_in_pack(pointer, parts, overlay)
+
+
+def _droppable_in_pack(pointer: str, parts: list[str], overlay: bool) -> str | None:
+    """As `_droppable`, for a pack file (not its tests file)."""
+    top = parts[0]
     if top == "rules" and len(parts) >= 2:
         keep = 4 if len(parts) >= 4 and parts[2] == "examples" else 2
         return "/".join(["", *parts[:keep]])

@@ -292,17 +292,21 @@ class _Parser:
             raise PatternError(f"has {char} with nothing before it to repeat: write \\{char} for the character", start)
         if char == "(":
             return self.group(start, flags)
+        return self.single(char, start, flags), flags
+
+    def single(self, char: str, start: int, flags: Flags) -> _Node:
+        """What ``char`` (read at ``start``, not a group) stands for: a class, escape, edge or literal."""
         if char == "[":
-            return self.char_class(start, flags), flags
+            return self.char_class(start, flags)
         if char == "\\":
-            return self.escape(start, flags), flags
+            return self.escape(start, flags)
         if char == ".":
-            return _Atom(".", U), flags
+            return _Atom(".", U)
         if char == "^":
-            return _Edge("^", "start"), flags
+            return _Edge("^", "start")
         if char == "$":
-            return _Edge("$", "end", dollar="m" not in flags, offset=start), flags
-        return _Atom(_literal(char, flags), _char_kind(char)), flags
+            return _Edge("$", "end", dollar="m" not in flags, offset=start)
+        return _Atom(_literal(char, flags), _char_kind(char))
 
     def group(self, start: int, flags: Flags) -> tuple[_Node, Flags]:
         rest = self.text[start:]
@@ -381,6 +385,10 @@ class _Parser:
             name = self.text[self.pos : self.text.find("}", self.pos) + 1] if self.peek() == "{" else self.peek()
             self.pos += len(name)
             return _Atom(f"\\{char}{name}", _unicode_class_kind(char, name))
+        return self.escaped_char(char, start, flags)
+
+    def escaped_char(self, char: str, start: int, flags: Flags) -> _Node:
+        """A backslash and ``char`` that name one character (a code, or the character itself)."""
         code = self.code_point(char, start)
         if code is not None:
             text = _literal(chr(code), flags) if chr(code) in _DOTTED_I else f"\\x{{{code:x}}}"
@@ -469,21 +477,7 @@ class _Parser:
             else:
                 items.append(_DOTTED_I if "i" in flags and chr(low) in _DOTTED_I else low_text)
                 kinds.add(low_kind)
-        if negative and negated:
-            raise PatternError(
-                "a negated class [^...] cannot hold \\W or \\S in RE2; name what it keeps instead "
-                "(e.g. [^\\W\\d] as [\\pL_])",
-                start,
-            )
-        kind = kinds.pop() if len(kinds) == 1 else U
-        if negated:
-            kind = N if _WORD_ITEMS in items else U
-            return _Atom(f"[^{''.join(items)}]", kind)
-        parts = [f"[{''.join(items)}]"] if items else []
-        parts.extend(negative)
-        if len(parts) == 1:
-            return _Atom(parts[0], kind)
-        return _Group("(?:", tuple((_Atom(p, kind),) for p in parts))
+        return _class_node(items, negative, kinds, negated, start)
 
     def class_char(self) -> tuple[int | None, str, str]:
         """One item of a class: its code point (None for a set such as ``\\w``), RE2 text, kind."""
@@ -674,3 +668,22 @@ def _boundary(node: _Boundary, left: Kinds, right: Kinds) -> str:
         "or say what separates the words, e.g. [^\\pL\\pN_]",
         node.offset,
     )
+
+
+def _class_node(items: list[str], negative: list[str], kinds: set[str], negated: bool, start: int) -> _Node:
+    """A class read as ``items``, with ``\\W``/``\\S`` (``negative``) as alternatives beside it."""
+    if negative and negated:
+        raise PatternError(
+            "a negated class [^...] cannot hold \\W or \\S in RE2; name what it keeps instead "
+            "(e.g. [^\\W\\d] as [\\pL_])",
+            start,
+        )
+    kind = kinds.pop() if len(kinds) == 1 else U
+    if negated:
+        kind = N if _WORD_ITEMS in items else U
+        return _Atom(f"[^{''.join(items)}]", kind)
+    parts = [f"[{''.join(items)}]"] if items else []
+    parts.extend(negative)
+    if len(parts) == 1:
+        return _Atom(parts[0], kind)
+    return _Group("(?:", tuple((_Atom(p, kind),) for p in parts))

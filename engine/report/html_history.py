@@ -229,17 +229,7 @@ class HistorySection:
             out.append(f'<text class="lane-label" x="8" y="{ly + LANE_H / 2 + 9:g}">{esc(label)}</text>')
         if self.steps:
             out.append(f'<text class="lane-label steps" x="8" y="{steps_top + 28:g}">Next steps</text>')
-        # grid and axis
-        for moment, label in axis.ticks():
-            x = axis.x(moment)
-            out.append(f'<line class="grid" x1="{x}" y1="{TOP}" x2="{x}" y2="{plot_bottom:g}"/>')
-            out.append(f'<line class="axis" x1="{x}" y1="{plot_bottom:g}" x2="{x}" y2="{plot_bottom + 6:g}"/>')
-            anchor = "middle" if PLOT_X0 + 30 < x < PLOT_X1 - 30 else ("end" if x >= PLOT_X1 - 30 else "start")
-            out.append(f'<text class="tick-label" x="{x}" y="{plot_bottom + 22:g}" text-anchor="{anchor}">'
-                       f"{esc(label)}</text>")
-        out.append(f'<line class="axis" x1="{PLOT_X0 - 10}" y1="{plot_bottom:g}" x2="{PLOT_X1 + 10}" '
-                   f'y2="{plot_bottom:g}"/>')
-        out.append(f'<text class="tz" x="8" y="{plot_bottom + 22:g}">{esc(self.tz.key)}</text>')
+        out.extend(self._grid_and_axis(axis, plot_bottom))
         # the audit time
         asof_label = f"as of {local_time(self.as_of, self.tz)}"
         anchor = "end" if ax > VIEW_W - 200 else ("start" if ax < PLOT_X0 + 120 else "middle")
@@ -266,6 +256,21 @@ class HistorySection:
         out.append("</svg></div>")
         out.append('<p class="scroll-hint" aria-hidden="true">Scroll the timeline sideways →</p>')
         return "\n".join(out)
+
+    def _grid_and_axis(self, axis: Axis, plot_bottom: float) -> list[str]:
+        """The tick lines, their labels, the time axis and the time zone's name under it."""
+        out: list[str] = []
+        for moment, label in axis.ticks():
+            x = axis.x(moment)
+            out.append(f'<line class="grid" x1="{x}" y1="{TOP}" x2="{x}" y2="{plot_bottom:g}"/>')
+            out.append(f'<line class="axis" x1="{x}" y1="{plot_bottom:g}" x2="{x}" y2="{plot_bottom + 6:g}"/>')
+            anchor = "middle" if PLOT_X0 + 30 < x < PLOT_X1 - 30 else ("end" if x >= PLOT_X1 - 30 else "start")
+            out.append(f'<text class="tick-label" x="{x}" y="{plot_bottom + 22:g}" text-anchor="{anchor}">'
+                       f"{esc(label)}</text>")
+        out.append(f'<line class="axis" x1="{PLOT_X0 - 10}" y1="{plot_bottom:g}" x2="{PLOT_X1 + 10}" '
+                   f'y2="{plot_bottom:g}"/>')
+        out.append(f'<text class="tz" x="8" y="{plot_bottom + 22:g}">{esc(self.tz.key)}</text>')
+        return out
 
     def _step_rows(self, axis: Axis) -> dict[int, int]:
         """Rows for next-step diamonds so that close ones do not overlap."""

@@ -4,7 +4,7 @@ passes through `esc`), words for events and times, and the page's layout constan
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -119,52 +119,86 @@ def names(history: History, value: object) -> str:
 
 def describe(event: Event, history: History) -> str:
     """One line, in plain words, of what happened (not escaped)."""
+    words_for = _DESCRIBERS.get(event.type)
+    if words_for is None:
+        return event.type.replace("_", " ").capitalize()
+    return words_for(event, history)
+
+
+def _interview(event: Event, history: History) -> str:
     get = event.data.get
-    kind = event.type
-    if kind == "interview":
-        text = f"Interview at {get('company', '?')}"
-        if get("position"):
-            text += f" for {get('position')}"
-        if get("with"):
-            text += f" with {names(history, get('with'))}"
-        return text
-    if kind in ("email", "call"):
-        noun = "Email" if kind == "email" else "Call"
-        if get("direction") == "received":
-            text = f"{noun} from {names(history, get('from')) or '?'}"
-        else:
-            text = f"{noun} to {names(history, get('to')) or '?'}"
-        extras = []
-        if get("purpose") and get("purpose") != "other":
-            extras.append(words(get("purpose")))
-        if get("proofread_by"):
-            extras.append(f"proofread by {person_name(history, str(get('proofread_by')))}")
-        if extras:
-            text += f" ({', '.join(extras)})"
-        if get("subject"):
-            text += f": “{get('subject')}”"
-        return text
-    if kind == "note":
-        return f"Handwritten note to {names(history, get('to')) or '?'}"
-    if kind == "social":
-        action = words(get("action", "activity"))
-        text = f"{get('network')}: {action}" if get("network") else action.capitalize()
-        if get("target"):
-            text += f" → {person_name(history, str(get('target')))}"
-        return text
-    if kind == "reference_contact":
-        ref = person_name(history, str(get("reference", "?")))
-        what = get("company") or get("about") or ""
-        if get("request") == "contact_employer":
-            return f"Asked reference {ref} to contact {what or 'the employer'}"
-        return f"Heads-up to reference {ref}" + (f" about {what}" if what else "")
-    if kind == "reference_check":
-        ref = person_name(history, str(get("reference", "?")))
-        return f"{get('company', 'The employer')} contacted reference {ref}"
-    if kind == "decision":
-        who = get("company") or get("about") or "Employer"
-        return f"Decision from {who}: {words(get('outcome', '?'))}"
-    return kind.replace("_", " ").capitalize()
+    text = f"Interview at {get('company', '?')}"
+    if get("position"):
+        text += f" for {get('position')}"
+    if get("with"):
+        text += f" with {names(history, get('with'))}"
+    return text
+
+
+def _message(event: Event, history: History) -> str:
+    """An email or a call."""
+    get = event.data.get
+    noun = "Email" if event.type == "email" else "Call"
+    if get("direction") == "received":
+        text = f"{noun} from {names(history, get('from')) or '?'}"
+    else:
+        text = f"{noun} to {names(history, get('to')) or '?'}"
+    extras = []
+    if get("purpose") and get("purpose") != "other":
+        extras.append(words(get("purpose")))
+    if get("proofread_by"):
+        extras.append(f"proofread by {person_name(history, str(get('proofread_by')))}")
+    if extras:
+        text += f" ({', '.join(extras)})"
+    if get("subject"):
+        text += f": “{get('subject')}”"
+    return text
+
+
+def _note(event: Event, history: History) -> str:
+    return f"Handwritten note to {names(history, event.data.get('to')) or '?'}"
+
+
+def _social(event: Event, history: History) -> str:
+    get = event.data.get
+    action = words(get("action", "activity"))
+    text = f"{get('network')}: {action}" if get("network") else action.capitalize()
+    if get("target"):
+        text += f" → {person_name(history, str(get('target')))}"
+    return text
+
+
+def _reference_contact(event: Event, history: History) -> str:
+    get = event.data.get
+    ref = person_name(history, str(get("reference", "?")))
+    what = get("company") or get("about") or ""
+    if get("request") == "contact_employer":
+        return f"Asked reference {ref} to contact {what or 'the employer'}"
+    return f"Heads-up to reference {ref}" + (f" about {what}" if what else "")
+
+
+def _reference_check(event: Event, history: History) -> str:
+    get = event.data.get
+    ref = person_name(history, str(get("reference", "?")))
+    return f"{get('company', 'The employer')} contacted reference {ref}"
+
+
+def _decision(event: Event, history: History) -> str:
+    get = event.data.get
+    who = get("company") or get("about") or "Employer"
+    return f"Decision from {who}: {words(get('outcome', '?'))}"
+
+
+_DESCRIBERS: Mapping[str, Callable[[Event, History], str]] = {
+    "interview": _interview,
+    "email": _message,
+    "call": _message,
+    "note": _note,
+    "social": _social,
+    "reference_contact": _reference_contact,
+    "reference_check": _reference_check,
+    "decision": _decision,
+}
 
 
 def count_chips(by_severity: Mapping[str, int], next_steps: int) -> str:

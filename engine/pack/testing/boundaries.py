@@ -146,37 +146,50 @@ def _check_window(pack: Pack, auditor: Auditor, window: Window, result: ExampleR
         if not isinstance(value, int | float) or not isinstance(boundary_ref, int | float):
             return BoundaryResult(window, "unchecked", "the compared values are not times", example)
         d0 = value - (boundary_ref + constant)
-        knobs = _knobs(doc, tz, window, ref, firing.bindings, value, boundary_ref, subject)
-        if not knobs:
-            return BoundaryResult(
-                window, "unchecked", "cannot tell which event of the example decides the comparison", example
-            )
-        reasons = []
-        for what, sign in knobs:
-            checked = _move(auditor, window, example, doc, tz, as_of, subject, what, sign, value, boundary_ref, d0)
-            if isinstance(checked, BoundaryResult):
-                return checked
-            reasons.append(checked)
-        return BoundaryResult(window, "unchecked", "; ".join(reasons), example)
+        comparison = _Comparison(window, example, doc, tz, as_of, subject, value, boundary_ref, d0)
+        return _probe(auditor, comparison, ref, firing.bindings)
     return None
 
 
-def _move(
-    auditor: Auditor,
-    window: Window,
-    example: Example,
-    doc: Mapping[str, object],
-    tz: str,
-    as_of: datetime,
-    subject: str,
-    what: str,
-    sign: int,
-    value: float,
-    boundary_ref: float,
-    d0: float,
-) -> BoundaryResult | str:
+@dataclass(frozen=True)
+class _Comparison:
+    """One firing's comparison in one example: what a boundary check moves and measures."""
+
+    window: Window
+    example: Example
+    doc: Mapping[str, object]
+    tz: str
+    as_of: datetime
+    subject: str
+    value: float  # the compared field's time
+    boundary_ref: float  # the referenced field's time
+    d0: float  # value minus the boundary instant, in seconds
+
+
+def _probe(
+    auditor: Auditor, comparison: _Comparison, ref: ex.Ref, bindings: Mapping[str, Mapping[str, object]]
+) -> BoundaryResult:
+    """Move each thing that decides ``comparison`` across its boundary until one gives an outcome."""
+    window, example = comparison.window, comparison.example
+    knobs = _knobs(comparison, ref, bindings)
+    if not knobs:
+        return BoundaryResult(
+            window, "unchecked", "cannot tell which event of the example decides the comparison", example
+        )
+    reasons = []
+    for what, sign in knobs:
+        checked = _move(auditor, comparison, what, sign)
+        if isinstance(checked, BoundaryResult):
+            return checked
+        reasons.append(checked)
+    return BoundaryResult(window, "unchecked", "; ".join(reasons), example)
+
+
+def _move(auditor: Auditor, comparison: _Comparison, what: str, sign: int) -> BoundaryResult | str:
     """Move ``what`` to 1s before, onto and 1s after its boundary; the outcome, or why it cannot."""
-    start = as_of.timestamp() if what == "as_of" else (value if sign == 1 else boundary_ref)
+    window, example, doc, tz = comparison.window, comparison.example, comparison.doc, comparison.tz
+    as_of, subject, d0 = comparison.as_of, comparison.subject, comparison.d0
+    start = as_of.timestamp() if what == "as_of" else (comparison.value if sign == 1 else comparison.boundary_ref)
     boundary = datetime.fromtimestamp(start - sign * d0, ZoneInfo(tz))
     seen = []
     for offset in (-1, 0, 1):  # the moved thing's time minus its boundary instant, in seconds
@@ -221,18 +234,11 @@ def _split(expr: ex.Expr) -> tuple[ex.Ref, float]:
     return refs[0][1], constant
 
 
-def _knobs(
-    doc: Mapping[str, object],
-    tz: str,
-    window: Window,
-    ref: ex.Ref,
-    bindings: Mapping[str, Mapping[str, object]],
-    value: float,
-    boundary_ref: float,
-    subject: str,
-) -> list[tuple[str, int]]:
+def _knobs(comparison: _Comparison, ref: ex.Ref, bindings: Mapping[str, Mapping[str, object]]) -> list[tuple[str, int]]:
     """What can be moved to reach the boundary, best first: ``as_of`` or an event id, each with its
     direction (+1: moving it later raises ``value - boundary``, -1: lowers it)."""
+    doc, tz, window, subject = comparison.doc, comparison.tz, comparison.window, comparison.subject
+    value, boundary_ref = comparison.value, comparison.boundary_ref
     compared = [(e, 1) for e in _events_at(doc, tz, bindings[window.alias], value)]
     referenced = (
         [] if ref.alias == "asof" else [(e, -1) for e in _events_at(doc, tz, bindings[ref.alias], boundary_ref)]
