@@ -29,7 +29,7 @@ T = TypeVar("T")
 Check = Generator[Problem, None, T]  # yields problems, returns what it found
 
 
-def check_pack(pack: Pack) -> list[Problem]:
+def compile_problems(pack: Pack) -> list[Problem]:
     """Every problem of the pack's rules and derivations, in reading order ([] when it compiles)."""
     return list(_Checker(pack).problems())
 

@@ -24,7 +24,7 @@ from ..pack.model import COMPARISONS, Location, Outcome, Pack, Pattern, Rule, Wh
 from . import enginelimits as lim
 from . import expr as ex
 from . import template as tpl
-from .check import FLAG_FIELDS, check_pack, problem, rename, stratify
+from .check import FLAG_FIELDS, compile_problems, problem, rename, stratify
 from .facts import FACT_FIELDS, GATE
 from .scope import ASOF, Scope
 
@@ -101,14 +101,14 @@ class CompiledPack:
 
 def compile_pack(pack: Pack) -> CompiledPack:
     """Check the pack, then compile it; `InputError` with every problem found when it has any."""
-    problems = check_pack(pack)
+    problems = compile_problems(pack)
     if problems:
         raise InputError(problems)
     return _Generator(pack).run()
 
 
 class _Generator:
-    """Builds the rulesets of a pack ``check_pack`` found no problem in."""
+    """Builds the rulesets of a pack ``compile_problems`` found no problem in."""
 
     def __init__(self, pack: Pack) -> None:
         self.pack = pack
