@@ -1,5 +1,6 @@
-# Over 400 lines: checking and generating still share one pass here (issue 10: a separate checker is still to do).
-"""Pack -> plain-data durable_rules rulesets. No engine import: the output is data, snapshot-tested.
+"""A checked pack -> plain-data durable_rules rulesets. No engine import: the output is data,
+snapshot-tested. ``check.py`` finds every problem of a pack first; this module assumes none is left
+(it asserts), except the one it alone can see: a compiled rule too large for the engine.
 
 Every compiled rule starts with the stratum's gate fact (alias ``asof``, carrying the audit time)
 and the runner asserts that gate only after every fact the stratum may match. That is how absence
@@ -17,19 +18,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..diagnostics import InputError, Problem, escape_segment, suggest
+from ..diagnostics import InputError, Problem
 from ..model import RuleKind, Severity
-from ..pack.model import COMPARISONS, Location, Pack, Pattern, Where
-from ..pack.textpattern import pattern_problem
+from ..pack.model import COMPARISONS, Location, Outcome, Pack, Pattern, Rule, Where
 from . import enginelimits as lim
 from . import expr as ex
 from . import template as tpl
-from .facts import CONTENT_FLAGS, FACT_FIELDS, GATE
+from .check import FLAG_FIELDS, compile_problems, problem, rename, stratify
+from .facts import FACT_FIELDS, GATE
 from .scope import ASOF, Scope
 
-FLAG_FIELDS = frozenset((*CONTENT_FLAGS, "proofread", "interview_word", "read_from_body"))
+__all__ = ["END", "FLAG_FIELDS", "SINK", "CompiledPack", "CompiledRule", "compile_pack", "rank_field"]
+
 SINK = "$sink"
-MAX_NTH = lim.MAX_FACTS_PER_RULE  # each step binds a fact of its own, and a match binds at most this many
 END = "$end"
 # durable_rules 2.0.28 reads past a pattern's test sequence when the test that decides it is the
 # last join test of its group (events.c, reduceExpressionSequence; docs/engine-semantics.md): a
@@ -42,20 +43,6 @@ _REF = re.compile(r"^\s*([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*$")
 def rank_field(group: tuple[str, ...]) -> str:
     """The field a backend adds to the facts an `nth` pattern ranks (see ``CompiledPack.ranks``)."""
     return "rank_by_" + "_".join(group)
-_BAD_DURATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?[A-Za-z]\w*)")
-
-
-def _at(loc: Location, suffix: str) -> Location:
-    """``loc`` narrowed to a key or value inside it, by JSON pointer (the pack loader places it)."""
-    return Location(loc.source, loc.line, loc.column, loc.pointer + suffix)
-
-
-def _duration_hint(text: str) -> str | None:
-    """A plain-words reason when ``text`` holds something meant as a duration that is not one."""
-    for m in _BAD_DURATION.finditer(text):
-        if ex.parse_duration(m.group(1)) is None:
-            return f"{m.group(1)!r} is not a duration; write e.g. 90m, 24h, 7d or 2w"
-    return None
 
 
 @dataclass(frozen=True)
@@ -113,106 +100,48 @@ class CompiledPack:
 
 
 def compile_pack(pack: Pack) -> CompiledPack:
-    return _Compiler(pack).run()
+    """Check the pack, then compile it; `InputError` with every problem found when it has any."""
+    problems = compile_problems(pack)
+    if problems:
+        raise InputError(problems)
+    return _Generator(pack).run()
 
 
-class _Compiler:
+class _Generator:
+    """Builds the rulesets of a pack ``compile_problems`` found no problem in."""
+
     def __init__(self, pack: Pack) -> None:
         self.pack = pack
         self.params = {name: p.seconds for name, p in pack.params.items()}
-        self.problems: list[Problem] = []
         self.memberships: dict[str, lim.Membership] = {}
-        self.locs: dict[str, tuple[Location, str]] = {}  # compiled rule -> where it is written, what
-        self.fields: dict[str, set[str]] = {k: set(v) | {"ev"} for k, v in FACT_FIELDS.items()}
-        for d in pack.derivations:
-            self.fields.setdefault(d.fact, {"ev"}).update(d.set)
         self.ranks: dict[str, set[tuple[str, ...]]] = {}
         self.fact_types: set[str] = set()
 
-    def error(self, loc: Location, message: str) -> None:
-        self.problems.append(
-            Problem(loc.source or self.pack.source, loc.line or 1, loc.column or 1, message, loc.pointer)
-        )
-
     def run(self) -> CompiledPack:
-        self.check_patterns()
-        strata = self.stratify()
+        strata = stratify(self.pack)[0]
+        final = max(strata.values(), default=0) + 1
         ruleset: dict[str, dict[str, object]] = {}
         rules: dict[str, CompiledRule] = {}
+        locs: dict[str, tuple[Location, str]] = {}  # compiled rule -> where it is written, what
         for i, d in enumerate(self.pack.derivations):
             name = f"derive:{d.fact}:{i}"
-            stratum = strata.get(name, 1)
-            compiled = self.branch(d.when, stratum, d.loc)
-            if compiled is None:
-                continue
-            patterns, scope = compiled
-            sets = {
-                k: self.expression(v, scope, _at(d.loc, f"/set/{escape_segment(k)}"), f"field {k!r} of {d.fact}")
-                for k, v in d.set.items()
-            }
+            patterns, scope = self.branch(d.when, strata.get(name, 1))
             ruleset[name] = {"all": patterns}
-            self.locs[name] = (d.loc, f"derived fact {d.fact!r}")
+            locs[name] = (d.loc, f"derived fact {d.fact!r}")
+            sets = {k: self.value(v, scope) for k, v in d.set.items()}
             rules[name] = CompiledRule(
-                name,
-                stratum,
-                "derive",
-                fact=d.fact,
-                set={k: v for k, v in sets.items() if v is not None},
-                aliases=tuple(a for a in scope.names if a != ASOF),
+                name, strata.get(name, 1), "derive", fact=d.fact, set=sets, aliases=_aliases(scope)
             )
-        final = max(strata.values(), default=0) + 1
         for rule in self.pack.active_rules:
-            for check in rule.outcomes:
-                for b, branch in enumerate(check.branches):
-                    name = f"{rule.id}:{check.kind}:{b}"
-                    compiled = self.branch(branch, final, check.loc)
-                    if compiled is None:
-                        continue
-                    patterns, scope = compiled
-                    where = f"rule {rule.id!r}"
-                    subject = self.expression(check.subject, scope, _at(check.loc, "/subject"), f"{where}: subject")
-                    person = (
-                        None
-                        if check.person is None
-                        else self.expression(check.person, scope, _at(check.loc, "/person"), f"{where}: person")
-                    )
-                    due = (
-                        None
-                        if check.due is None
-                        else self.expression(check.due, scope, _at(check.loc, "/due"), f"{where}: due")
-                    )
-                    if check.kind == "next_step" and check.due is None:
-                        self.error(check.loc, f"{where}: a next step needs `due`")
-                    message = self.message(check.message, scope, _at(check.loc, "/message"), where, due is not None)
+            for outcome in rule.outcomes:
+                for b, branch in enumerate(outcome.branches):
+                    name = f"{rule.id}:{outcome.kind}:{b}"
+                    patterns, scope = self.branch(branch, final)
                     ruleset[name] = {"all": patterns}
-                    self.locs[name] = (check.loc, where)
-                    rules[name] = CompiledRule(
-                        name,
-                        final,
-                        check.kind,
-                        rule.id,
-                        rule.severity if check.kind == "violation" else "info",
-                        subject=subject,
-                        person=person,
-                        due=due,
-                        message=message,
-                        aliases=tuple(a for a in scope.names if a != ASOF),
-                    )
-        # Facts that no rule matches would make durable_rules raise MessageNotHandledException;
-        # this rule takes every fact and can never fire (its first pattern matches nothing). Its
-        # joins are never evaluated: they spread the facts over durable_rules' hash buckets, since
-        # storing a fact walks every fact stored with the same hash (one bucket for all facts was
-        # quadratic in their number: 20,000 facts took 6 s). Every fact has `t` and `ev`.
-        spread = [{name: {"g": name}} for name in ("t", "ev")]
-        ruleset[SINK] = {"all": [{"g": {"t": "$never"}}, {"s": {"$and": [{"$ex": {"t": 1}}, *spread, JOIN_GUARD]}}]}
-        # durable_rules never initialises a new session's action context: deleting a session in
-        # which no action ever ran frees a garbage pointer (seen: "free(): invalid pointer",
-        # segfaults). This rule fires once on the last gate of every history, so every session
-        # has run an action before it is deleted. Backends ignore its firing.
-        ruleset[END] = {"all": [{ASOF: {"$and": [{"t": GATE}, {"n": final}]}}]}
-        partitions = self.partition(ruleset)
-        if self.problems:
-            raise InputError(self.problems)
+                    locs[name] = (outcome.loc, f"rule {rule.id!r}")
+                    rules[name] = self.finding(name, final, rule, outcome, scope)
+        _add_sink_and_end(ruleset, final)
+        partitions = self.partition(ruleset, locs)
         ranks = {fact: tuple(sorted(groups)) for fact, groups in sorted(self.ranks.items())}
         digest = hashlib.sha256(json.dumps([ruleset, ranks], sort_keys=True).encode()).hexdigest()[:12]
         return CompiledPack(
@@ -227,9 +156,27 @@ class _Compiler:
             frozenset(self.fact_types),
         )
 
-    def partition(self, ruleset: Mapping[str, Mapping[str, object]]) -> tuple[tuple[str, ...], ...]:
+    def finding(self, name: str, stratum: int, rule: Rule, outcome: Outcome, scope: Scope) -> CompiledRule:
+        due = None if outcome.due is None else self.value(outcome.due, scope)
+        return CompiledRule(
+            name,
+            stratum,
+            outcome.kind,
+            rule.id,
+            rule.severity if outcome.kind == "violation" else "info",
+            subject=self.value(outcome.subject, scope),
+            person=None if outcome.person is None else self.value(outcome.person, scope),
+            due=due,
+            message=self.message(outcome.message, scope.with_due() if due is not None else scope),
+            aliases=_aliases(scope),
+        )
+
+    def partition(
+        self, ruleset: Mapping[str, Mapping[str, object]], locs: Mapping[str, tuple[Location, str]]
+    ) -> tuple[tuple[str, ...], ...]:
         """Refuse a rule no engine ruleset can hold; group the others into rulesets that hold them."""
         costs = []
+        problems: list[Problem] = []
         for name, rule in ruleset.items():
             if name in (SINK, END):
                 continue
@@ -238,78 +185,21 @@ class _Compiler:
             cost = lim.rule_cost(name, patterns)
             why = lim.rule_too_large(cost)
             if why is not None:
-                loc, what = self.locs[name]
-                self.error(loc, f"{what} cannot run in the engine: {why}")
+                loc, what = locs[name]
+                problems.append(problem(self.pack, loc, f"{what} cannot run in the engine: {why}"))
             costs.append(cost)
+        if problems:
+            raise InputError(problems)
         return lim.partition(costs)
-
-    # -- checks over the whole pack --------------------------------------------------------------
-
-    def check_patterns(self) -> None:
-        for name, items in self.pack.patterns.items():
-            for item in items:
-                why = pattern_problem(item)
-                if why is not None:
-                    self.error(
-                        Location(self.pack.source, 1, 1, f"/patterns/{escape_segment(name)}"),
-                        f"pattern {name!r}: {item!r} {why}",
-                    )
-
-    def stratify(self) -> dict[str, int]:
-        """Stratum of each derivation: 1 + the highest stratum of derived facts it matches."""
-        producers: dict[str, list[int]] = {}
-        for i, d in enumerate(self.pack.derivations):
-            producers.setdefault(d.fact, []).append(i)
-        fact_stratum: dict[str, int] = {}
-        result: dict[str, int] = {}
-        visiting: set[str] = set()
-
-        def of_fact(fact: str) -> int:
-            if fact not in producers:
-                return 0
-            if fact in fact_stratum:
-                return fact_stratum[fact]
-            if fact in visiting:
-                d = self.pack.derivations[producers[fact][0]]
-                self.error(d.loc, f"derived fact {fact!r} depends on itself; derived facts must not form a cycle")
-                return 0
-            visiting.add(fact)
-            level = 0
-            for i in producers[fact]:
-                d = self.pack.derivations[i]
-                own = 1 + max((of_fact(p.fact) for p in d.when), default=0)
-                result[f"derive:{d.fact}:{i}"] = own
-                level = max(level, own)
-            visiting.discard(fact)
-            fact_stratum[fact] = level
-            return level
-
-        for fact in producers:
-            of_fact(fact)
-        return result
 
     # -- one branch -------------------------------------------------------------------------------
 
-    def branch(
-        self, patterns: tuple[Pattern, ...], stratum: int, loc: Location
-    ) -> tuple[list[object], Scope] | None:
-        before = len(self.problems)
+    def branch(self, patterns: tuple[Pattern, ...], stratum: int) -> tuple[list[object], Scope]:
         out: list[object] = [{ASOF: {"$and": [{"t": GATE}, {"n": stratum}]}}]
         scope = Scope()
         for index, p in enumerate(patterns):
-            if p.fact not in self.fields:
-                tip = suggest(p.fact, self.fields, otherwise=f" (known: {', '.join(sorted(self.fields))})")
-                self.error(_at(p.loc, "/none" if p.negated else "/fact"), f"unknown fact type {p.fact!r}{tip}")
-                continue
-            if p.negated and (p.alias or p.nth):
-                self.error(
-                    _at(p.loc, "/as#key" if p.alias else "/nth#key"),
-                    "a `none` pattern matches nothing, so it cannot have `as` or `nth`",
-                )
             self.fact_types.add(p.fact)
             alias = p.alias or f"_{index}"
-            if scope.uses(alias):
-                self.error(_at(p.loc, "/as"), f"the name {alias!r} is already used in this condition")
             count = self.nth(p, scope) if p.nth else 1
             names = [alias] if count == 1 else [f"{alias}__{k}" for k in range(1, count + 1)]
             group = self.rank_group(p, scope) if count > 1 else None
@@ -329,8 +219,6 @@ class _Compiler:
                     scope = scope.bind(name, p.fact)
             if count > 1:
                 scope = scope.rename(alias, names[-1])
-        if len(self.problems) > before:
-            return None
         return out, scope
 
     def rank_group(self, p: Pattern, scope: Scope) -> tuple[str, ...] | None:
@@ -357,51 +245,19 @@ class _Compiler:
         return key
 
     def nth(self, p: Pattern, scope: Scope) -> int:
-        value = self.expression(p.nth or "", scope, _at(p.loc, "/nth"), "nth")
-        if not isinstance(value, ex.Const) or int(value.value) != value.value or value.value < 1:
-            self.error(_at(p.loc, "/nth"), f"`nth: {p.nth}` must come to a whole number of at least 1")
-            return 1
-        if value.value > MAX_NTH:
-            self.error(
-                _at(p.loc, "/nth"), f"`nth: {p.nth}` comes to {int(value.value)}; at most {MAX_NTH} is supported"
-            )
-            return 1
+        value = self.value(p.nth or "", scope)
+        assert isinstance(value, ex.Const), "checked: nth comes to a whole number"
         return int(value.value)
 
     def tests(self, p: Pattern, scope: Scope) -> list[dict[str, object]]:
         plain: list[dict[str, object]] = []
         last: list[dict[str, object]] = []  # `$or` goes last: after it, durable_rules drops join tests
-        known = self.fields[p.fact]
         for w in p.where:
-            if w.field not in known:
-                tip = suggest(w.field, known, otherwise=f" ({p.fact} has: {', '.join(sorted(known - {'ev'}))})")
-                self.error(
-                    _at(p.loc, f"/where/{escape_segment(w.field)}#key"), f"{p.fact} has no field {w.field!r}{tip}"
-                )
-                continue
             test = self.test(w, p, scope)
-            if test is not None:
-                (last if "$or" in test else plain).append(test)
+            (last if "$or" in test else plain).append(test)
         return plain + last
 
-    def test(self, w: Where, p: Pattern, scope: Scope) -> dict[str, object] | None:
-        what = f"{p.fact}.{w.field}"
-        at = _at(p.loc, f"/where/{escape_segment(w.field)}" + ("" if w.op == "eq" else f"/{w.op}"))
-        if w.op in COMPARISONS:
-            value = self.expression(str(w.value), scope, at, what) if w.is_expr else ex.Const(w.value)  # type: ignore[arg-type]
-            return None if value is None else {COMPARISONS[w.op]: {w.field: ex.to_durable(value)}}
-        if w.op in ("eq", "not"):
-            target: object = w.value
-            if w.is_expr:
-                alias = str(w.value).split(".")[0]
-                if not scope.uses(alias):
-                    self.error(at, f"{what}: {_unbound(str(w.value), alias, p, scope)}")
-                    return None
-                value = self.expression(str(w.value), scope, at, what)
-                if value is None:
-                    return None
-                target = ex.to_durable(value)
-            return {w.field: target} if w.op == "eq" else {"$neq": {w.field: target}}
+    def test(self, w: Where, p: Pattern, scope: Scope) -> dict[str, object]:
         if w.op == "in":
             values = list(dict.fromkeys(w.value))  # type: ignore[call-overload]
             if len(values) > lim.IN_LIST_INLINE:
@@ -409,7 +265,11 @@ class _Compiler:
             return {"$or": [{w.field: v} for v in values]}
         if w.op == "exists":
             return {"$ex" if w.value else "$nex": {w.field: 1}}
-        return None
+        target = ex.to_durable(self.value(str(w.value), scope)) if w.is_expr else w.value
+        if w.op in COMPARISONS:
+            return {COMPARISONS[w.op]: {w.field: target if w.is_expr else ex.to_durable(ex.Const(w.value))}}  # type: ignore[arg-type]
+        assert w.op in ("eq", "not"), w.op
+        return {w.field: target} if w.op == "eq" else {"$neq": {w.field: target}}
 
     def membership(self, p: Pattern, name: str, values: list[object]) -> str:
         """The flag that stands for ``name in values`` on ``p``'s facts (one per distinct list).
@@ -422,151 +282,44 @@ class _Compiler:
         for flag, known in self.memberships.items():
             if known == wanted:
                 return flag
-        if sum(m.fact == p.fact for m in self.memberships.values()) >= lim.MAX_IN_FLAGS_PER_TYPE:
-            self.error(
-                _at(p.loc, f"/where/{escape_segment(name)}/in"),
-                f"more than {lim.MAX_IN_FLAGS_PER_TYPE} different `in:` lists longer than {lim.IN_LIST_INLINE} "
-                f"values test {p.fact} facts; the engine holds at most {lim.MAX_IN_FLAGS_PER_TYPE}",
-            )
         flag = f"{lim.IN_FLAG}{len(self.memberships)}"
         self.memberships[flag] = wanted
         return flag
 
-    def expression(self, text: str, scope: Scope, loc: Location, what: str) -> ex.Expr | None:
-        try:
-            parsed = ex.resolve(ex.parse(text), self.params, scope.visible())
-        except ex.ExprError as exc:
-            duration = _duration_hint(text)
-            self.error(loc, f"{what}: {duration}" if duration else f"{what}: {exc}{self._hint(exc, scope)}")
-            return None
-        return ex.fold(self._rename(parsed, scope, loc, what))
+    # -- expressions and messages -----------------------------------------------------------------
 
-    def _hint(self, exc: ex.ExprError, scope: Scope) -> str:
-        if exc.name is None:
-            return ""
-        return suggest(exc.name, [*self.params, *scope.names], otherwise=f" (parameters: {', '.join(self.params)})")
+    def value(self, text: str, scope: Scope) -> ex.Expr:
+        return ex.fold(rename(ex.resolve(ex.parse(text), self.params, scope.visible()), scope))
 
-    def _rename(self, e: ex.Expr, scope: Scope, loc: Location, what: str) -> ex.Expr:
-        if isinstance(e, ex.Ref):
-            if e.alias == "due" and e.field is None and "due" in scope.names:
-                return ex.Ref("due", "at")  # the finding's due time, set when rendering
-            alias = scope.resolve(e.alias)
-            if alias not in scope.names:
-                tip = suggest(e.alias, scope.names, otherwise=f" (names here: {', '.join(scope.names)})")
-                self.error(loc, f"{what}: {e.alias!r} is not the name of an earlier match{tip}")
-            fact = scope.fact_of(alias)
-            known = self.fields.get(fact or "", set()) | ({"at", "n"} if fact == GATE else set())
-            if e.field is not None and fact is not None and e.field not in known:
-                alias_name = e.alias
-                tip = suggest(
-                    e.field,
-                    known,
-                    otherwise=f" ({fact} has: {', '.join(sorted(known - {'ev'}))})",
-                    show=lambda field: f"{alias_name}.{field}",
-                )
-                article = "an" if fact[:1].lower() in {"a", "e", "i", "o", "u"} else "a"
-                self.error(loc, f"{what}: {e.alias} is {article} {fact}, which has no field {e.field!r}{tip}")
-            return ex.Ref(alias, e.field)
-        if isinstance(e, ex.BinOp):
-            return ex.BinOp(
-                e.op, self._rename(e.left, scope, loc, what), self._rename(e.right, scope, loc, what)
-            )
-        return e
-
-    def message(self, text: str, scope: Scope, loc: Location, where: str, has_due: bool) -> tuple[tpl.Part, ...]:
-        try:
-            parts = tpl.parse(text)
-        except tpl.TemplateError as exc:
-            duration = _duration_hint(text)
-            self.error(loc, f"{where}: message: {duration}" if duration else f"{where}: message: {exc}")
-            return ()
-        names = scope.with_due() if has_due else scope
+    def message(self, text: str, names: Scope) -> tuple[tpl.Part, ...]:
         out: list[tpl.Part] = []
-        for part in parts:
+        for part in tpl.parse(text):
             if isinstance(part, str):
                 out.append(part)
-                continue
-            try:
+            else:
                 resolved = ex.resolve(part.expr, self.params, names.visible())
-            except ex.ExprError as exc:
-                self.error(loc, f"{where}: message placeholder refers to nothing: {exc}{self._hint(exc, names)}")
-                continue
-            final = ex.fold(self._rename(resolved, names, loc, f"{where}: message"))
-            mismatch = self._filter_mismatch(part, final, names)
-            if mismatch:
-                self.error(loc, f"{where}: message: {mismatch}")
-            out.append(tpl.Placeholder(final, part.filter, part.args))
+                out.append(tpl.Placeholder(ex.fold(rename(resolved, names)), part.filter, part.args))
         return tuple(out)
 
-    # -- what kind of value an expression gives (for message filters) ----------------------------
 
-    def _filter_mismatch(self, part: tpl.Placeholder, resolved: ex.Expr, scope: Scope) -> str | None:
-        """Why ``part``'s filter cannot show the value of ``resolved``, or None when it fits."""
-        kind = self._kind(resolved, scope)
-        wanted = tpl.FILTER_KINDS.get(part.filter or "")
-        if kind == "unknown" or wanted is None or kind in wanted:
-            return None
-        shown = tpl.show(part)
-        return (
-            f"{shown}: {_describe(part.expr, kind)}, "
-            + (f"which the `{part.filter}` filter cannot show" if part.filter else "not a value to show; name a field")
-            + f" ({tpl.FILTER_HELP})"
-        )
-
-    def _kind(self, e: ex.Expr, scope: Scope, depth: int = 0) -> str:
-        """"number", "text", "flag", "fact" or "unknown" (when it cannot be told, nothing is refused)."""
-        if isinstance(e, ex.Const | ex.BinOp):
-            return "number"
-        if isinstance(e, ex.Ref):
-            if e.field is None:
-                return "fact"
-            if e.alias == "due":
-                return "number"
-            return self._field_kind(scope.fact_of(e.alias) or "", e.field, depth)
-        return "unknown"
-
-    def _field_kind(self, fact: str, name: str, depth: int) -> str:
-        if fact == GATE:
-            return "number"
-        if fact in FACT_FIELDS:
-            return "number" if name in ("at", "start") else "flag" if name in FLAG_FIELDS else "text"
-        if depth > 8:  # derived from derived from...: stop guessing, refuse nothing
-            return "unknown"
-        kinds = set()
-        for d in self.pack.derivations:
-            if d.fact != fact or name not in d.set:
-                continue
-            types = {p.alias: p.fact for p in d.when if p.alias}
-            try:
-                parsed = ex.parse(d.set[name])
-            except ex.ExprError:
-                return "unknown"
-            if isinstance(parsed, ex.Ref):
-                kinds.add(self._field_kind(types.get(parsed.alias, ""), parsed.field or "", depth + 1))
-            else:
-                kinds.add("number")  # arithmetic, a parameter, a duration or a number
-        return kinds.pop() if len(kinds) == 1 else "unknown"
+def _aliases(scope: Scope) -> tuple[str, ...]:
+    """The positive patterns' aliases, in order (a firing's evidence)."""
+    return tuple(a for a in scope.names if a != ASOF)
 
 
-def _describe(e: ex.Expr, kind: str) -> str:
-    words = {"number": "a number", "text": "text", "flag": "true or false", "fact": "a whole fact"}[kind]
-    if isinstance(e, ex.Ref) and e.field is not None:
-        return f"{e.alias}.{e.field} is {words}"
-    if isinstance(e, ex.Ref | ex.Name):
-        name = e.alias if isinstance(e, ex.Ref) else e.name
-        return f"{name} is {words}"
-    return f"the value is {words}"
-
-
-def _unbound(value: str, alias: str, p: Pattern, scope: Scope) -> str:
-    """Why a value written ``alias.field`` cannot refer to ``alias`` (it would be a literal that
-    never matches), and how to write the text itself."""
-    literal = f"(to compare with the text {value!r}, write {{in: [{value}]}})"
-    if alias == p.alias:
-        own = "this pattern's own name: a pattern can refer only to earlier matches"
-        return f"{value!r} names {alias!r}, {own} {literal}"
-    tip = suggest(alias, [n for n in scope.names if n != ASOF])
-    return f"{value!r} names {alias!r}, which no earlier pattern matches {literal}{tip}"
+def _add_sink_and_end(ruleset: dict[str, dict[str, object]], final: int) -> None:
+    # Facts that no rule matches would make durable_rules raise MessageNotHandledException;
+    # this rule takes every fact and can never fire (its first pattern matches nothing). Its
+    # joins are never evaluated: they spread the facts over durable_rules' hash buckets, since
+    # storing a fact walks every fact stored with the same hash (one bucket for all facts was
+    # quadratic in their number: 20,000 facts took 6 s). Every fact has `t` and `ev`.
+    spread = [{name: {"g": name}} for name in ("t", "ev")]
+    ruleset[SINK] = {"all": [{"g": {"t": "$never"}}, {"s": {"$and": [{"$ex": {"t": 1}}, *spread, JOIN_GUARD]}}]}
+    # durable_rules never initialises a new session's action context: deleting a session in
+    # which no action ever ran frees a garbage pointer (seen: "free(): invalid pointer",
+    # segfaults). This rule fires once on the last gate of every history, so every session
+    # has run an action before it is deleted. Backends ignore its firing.
+    ruleset[END] = {"all": [{ASOF: {"$and": [{"t": GATE}, {"n": final}]}}]}
 
 
 def _joins(test: object, scope: tuple[str, ...]) -> bool:
