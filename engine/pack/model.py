@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ..model import Kind, Severity
+
+# The tests a `where:` can make on a field (the pack language's operators).
+Comparison = Literal["after", "before", "at_or_after", "at_or_before"]
+Operator = Literal["eq", "not", "in", "exists", "after", "before", "at_or_after", "at_or_before"]
 
 COMPARISONS: Mapping[str, str] = {
     "after": "$gt",
@@ -24,7 +29,7 @@ class Where:
     """
 
     field: str
-    op: str
+    op: Operator
     value: object
     is_expr: bool = False
 

@@ -13,13 +13,13 @@ import math
 import re
 from collections.abc import Mapping
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 from ..compile.expr import MAX_SECONDS, MAX_SECONDS_WORDS, parse_duration, too_large
 from ..compile.facts import CONTENT_FLAGS, FACT_FIELDS
 from ..diagnostics import Problem, escape_segment, locate, suggest
 from ..model import Kind
-from .model import COMPARISONS, Derivation, Example, Location, Outcome, Pack, Param, Pattern, Rule, Where
+from .model import COMPARISONS, Comparison, Derivation, Example, Location, Outcome, Pack, Param, Pattern, Rule, Where
 from .textpattern import pattern_problem
 
 DURATION_HINT = "write e.g. 90m, 24h, 7d or 2w"
@@ -263,11 +263,9 @@ class Parser:
         tests = []
         for op, value in spec.items():
             if op in COMPARISONS:
-                tests.append(
-                    Where(
-                        fname, op, str(value) if not isinstance(value, int | float) else value, isinstance(value, str)
-                    )
-                )
+                comparison = cast(Comparison, op)  # a key of COMPARISONS, checked just above
+                literal = str(value) if not isinstance(value, int | float) else value
+                tests.append(Where(fname, comparison, literal, isinstance(value, str)))
             elif op == "not":
                 tests.append(Where(fname, "not", value, _looks_like_ref(value)))
             elif op == "in":
