@@ -374,7 +374,9 @@ def _retyped(rnd: random.Random, value: object) -> object:
             {"value": value},
             str(value)[:100],
             len(str(value)),
-            rnd.choice(INTERESTING),
+            # Always a copy: a shared [] or {} of INTERESTING edited in place by a later mutation
+            # would change what the next examples draw (hypothesis: FlakyStrategyDefinition).
+            copy.deepcopy(rnd.choice(INTERESTING)),
             copy.deepcopy(rnd.choice(INTERESTING)),
             value if not isinstance(value, list) or not value else value[0],
         )
@@ -397,7 +399,7 @@ def mutate(rnd: random.Random, doc: object, steps: int) -> object:
         node = rnd.choice(containers)
         if isinstance(node, dict):
             if not node:
-                node[rnd.choice(FIELDS + PACK_FIELDS)] = rnd.choice(INTERESTING)
+                node[rnd.choice(FIELDS + PACK_FIELDS)] = copy.deepcopy(rnd.choice(INTERESTING))
                 continue
             key = rnd.choice(list(node))
             op = rnd.randrange(6)
