@@ -69,6 +69,23 @@ def make_history(
     return parse_history(doc, {}, "test", as_of or datetime.fromisoformat("2030-01-01T00:00+00:00"))
 
 
+def thank_you_events(body: str) -> list[dict[str, object]]:
+    """An interview with Kim at Acme (i1) and a thank-you e-mail to Kim (e1) whose content is read
+    from ``body``: the smallest history in which the content patterns decide something."""
+    return [
+        {"id": "i1", "at": "2026-11-02T10:00", "type": "interview", "company": "Acme", "with": ["kim"]},
+        {
+            "id": "e1",
+            "at": "2026-11-02T16:00",
+            "type": "email",
+            "direction": "sent",
+            "to": "kim",
+            "purpose": "thank_you",
+            "body": body,
+        },
+    ]
+
+
 def summary(findings: tuple[Finding, ...], rule: str | None = None) -> list[tuple[object, ...]]:
     """Findings as comparable tuples (rule, kind, subject, person, due ISO)."""
     return [

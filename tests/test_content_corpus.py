@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import make_history
+from conftest import make_history, thank_you_events
+from followup.audit import Auditor
 from followup.compile import CONTENT_FLAGS, Patterns, history_facts
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -167,20 +168,11 @@ def test_the_default_patterns_read_ordinary_english(judged: dict[str, Judged], e
     assert result.recall >= MIN_RECALL and result.precision >= MIN_PRECISION, report
 
 
-def test_the_content_message_says_how_to_settle_it_only_when_read_from_the_body(auditor) -> None:  # type: ignore[no-untyped-def]
+def test_the_content_message_says_how_to_settle_it_only_when_read_from_the_body(auditor: Auditor) -> None:
     body = "Thanks! I'm really keen on the role and would love to join."
     history = make_history(
         [
-            {"id": "i1", "at": "2026-11-02T10:00", "type": "interview", "company": "Acme", "with": ["kim"]},
-            {
-                "id": "e1",
-                "at": "2026-11-02T16:00",
-                "type": "email",
-                "direction": "sent",
-                "to": "kim",
-                "purpose": "thank_you",
-                "body": body,
-            },
+            *thank_you_events(body),
             {
                 "id": "e2",
                 "at": "2026-11-02T17:00",

@@ -55,11 +55,11 @@ COMMON = {"id", "at", "type"}  # said once for every event type, above the table
 
 
 def _enum_of(prop: dict[str, object]) -> list[str]:
-    ref = prop.get("$ref") or (prop.get("items") or {}).get("$ref")  # type: ignore[union-attr]
+    ref = prop.get("$ref") or (prop.get("items") or {}).get("$ref")
     if isinstance(ref, str):
         target = DEFS[ref.rsplit("/", 1)[1]]
         return [str(v) for v in target.get("enum", [])]
-    return [str(v) for v in prop.get("enum", [])]  # type: ignore[union-attr]
+    return [str(v) for v in prop.get("enum", [])]
 
 
 @pytest.mark.parametrize("name", EVENT_TYPES)
@@ -89,7 +89,7 @@ def test_top_level_candidate_and_people_are_documented(title: str, schema: dict[
     assert isinstance(properties, dict)
     assert set(documented) == set(properties)
     for field, (req, value) in documented.items():
-        assert (req == "yes") == (field in schema.get("required", [])), field  # type: ignore[operator]
+        assert (req == "yes") == (field in schema.get("required", [])), field
         for allowed in _enum_of(properties[field]):
             assert f"`{allowed}`" in value, f"{field}: {allowed!r} not listed"
 

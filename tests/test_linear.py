@@ -245,7 +245,7 @@ def test_nth_compiles_to_rank_joins_without_time_comparisons() -> None:
     compiled = compile_pack(load_pack("interview-follow-up"))
     assert compiled.ranks == {"check_in": (("interview",),)}
     [rule] = [v for k, v in compiled.ruleset.items() if k == "no-repeated-contact:violation:0"]
-    second = rule["all"][3]["c__2"]["$and"]  # type: ignore[index]
+    second = rule["all"][3]["c__2"]["$and"]
     assert {"rank_by_interview": {"$add": {"$l": {"c__1": "rank_by_interview"}, "$r": 1}}} in second
     assert not [t for t in second if "$gt" in t and "c__1" in str(t)]
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import make_history
+from conftest import make_history, thank_you_events
 from followup.compile import Patterns, history_facts
 from followup.pack import PatternError, compile_patterns, load_pack, pattern_problem, translate
 
@@ -203,18 +203,7 @@ def _history(body: str) -> str:
             "timezone": "UTC",
             "candidate": {"name": "Jane Doe", "email": "jane@example.com"},
             "people": [{"id": "kim", "name": "Kim Lee", "role": "interviewer", "company": "Acme"}],
-            "events": [
-                {"id": "i1", "at": "2026-11-02T10:00", "type": "interview", "company": "Acme", "with": ["kim"]},
-                {
-                    "id": "e1",
-                    "at": "2026-11-02T16:00",
-                    "type": "email",
-                    "direction": "sent",
-                    "to": "kim",
-                    "purpose": "thank_you",
-                    "body": body,
-                },
-            ],
+            "events": thank_you_events(body),
         },
         ensure_ascii=False,
     )
