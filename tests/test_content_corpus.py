@@ -76,9 +76,9 @@ def _judge(default_pack: object, directory: Path) -> dict[str, Judged]:
     corpus = _corpus(directory)
     sentences: list[str] = []
     for doc in corpus.values():
-        sentences.extend(doc["match"])  # type: ignore[arg-type]
-        sentences.extend(doc["no_match"])  # type: ignore[arg-type]
-        sentences.extend(a["text"] for a in doc.get("ambiguous", []))  # type: ignore[attr-defined]
+        sentences.extend(doc["match"])
+        sentences.extend(doc["no_match"])
+        sentences.extend(a["text"] for a in doc.get("ambiguous", []))
     unique = list(dict.fromkeys(sentences))
     events: list[dict[str, object]] = [
         {"id": "i1", "at": "2026-11-02T10:00", "type": "interview", "company": "Acme", "with": ["kim"]}
@@ -95,26 +95,26 @@ def _judge(default_pack: object, directory: Path) -> dict[str, Judged]:
         }
         for n, text in enumerate(unique)
     ]
-    facts = history_facts(make_history(events), Patterns(default_pack.patterns))  # type: ignore[attr-defined]
+    facts = history_facts(make_history(events), Patterns(default_pack.patterns))
     flags = {unique[int(str(f["key"])[1:])]: f for f in facts if f["t"] == "email" and str(f["key"]).startswith("e")}
     return {
         element: Judged(
             element,
-            tuple((s, bool(flags[s][element])) for s in doc["match"]),  # type: ignore[attr-defined]
-            tuple((s, bool(flags[s][element])) for s in doc["no_match"]),  # type: ignore[attr-defined]
-            tuple((a["text"], a["why"], bool(flags[a["text"]][element])) for a in doc.get("ambiguous", [])),  # type: ignore[attr-defined]
+            tuple((s, bool(flags[s][element])) for s in doc["match"]),
+            tuple((s, bool(flags[s][element])) for s in doc["no_match"]),
+            tuple((a["text"], a["why"], bool(flags[a["text"]][element])) for a in doc.get("ambiguous", [])),
         )
         for element, doc in corpus.items()
     }
 
 
 @pytest.fixture(scope="module")
-def judged(default_pack) -> dict[str, Judged]:  # type: ignore[no-untyped-def]
+def judged(default_pack) -> dict[str, Judged]:
     return _judge(default_pack, CORPUS)
 
 
 @pytest.fixture(scope="module")
-def unseen(default_pack) -> dict[str, Judged]:  # type: ignore[no-untyped-def]
+def unseen(default_pack) -> dict[str, Judged]:
     return _judge(default_pack, UNSEEN)
 
 
@@ -135,7 +135,7 @@ def test_the_corpus_covers_every_element_with_enough_distinct_sentences(director
         assert len(match) >= least and len(no_match) >= least, element
         assert len(set(match)) == len(match) and len(set(no_match)) == len(no_match), element
         assert not set(match) & set(no_match), element
-        ambiguous = {a["text"] for a in doc.get("ambiguous", [])}  # type: ignore[attr-defined]
+        ambiguous = {a["text"] for a in doc.get("ambiguous", [])}
         assert not ambiguous & (set(match) | set(no_match)), element
 
 

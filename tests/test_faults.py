@@ -44,7 +44,7 @@ events:
 
 
 def run(*args: str, cwd: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # type: ignore[call-overload,no-any-return]
+    return subprocess.run(
         [FOLLOWUP, "audit", "--as-of", AS_OF, *args],
         cwd=cwd,
         capture_output=True,
@@ -281,7 +281,7 @@ class _Raising:
 def test_audit_one_turns_any_failure_into_an_error_of_that_history(exc: Exception, words: str) -> None:
     as_of = datetime(2026, 12, 31, 12, tzinfo=UTC)
     source = Source("batch.jsonl", json.dumps(_jane_document()), 41, None, "jsonl")
-    outcome = audit_one(_Raising(exc), source, as_of)  # type: ignore[arg-type]
+    outcome = audit_one(_Raising(exc), source, as_of)
     assert isinstance(outcome, InputError)
     [problem] = outcome.problems
     assert (problem.source, problem.line, problem.column) == ("batch.jsonl", 42, 1)
@@ -331,7 +331,7 @@ def _alive(pid: int) -> bool:
 
 def _wait_until(condition: object, what: str) -> None:
     deadline = time.monotonic() + TIMEOUT
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, f"still waiting for {what}"
         time.sleep(0.05)
 
@@ -465,13 +465,13 @@ def _batch(names: Iterator[str]) -> list[Source]:
 
 
 def _setup(pack: object) -> WorkerSetup:
-    return WorkerSetup(pack, "durable", datetime(2026, 12, 31, 12, tzinfo=UTC))  # type: ignore[arg-type]
+    return WorkerSetup(pack, "durable", datetime(2026, 12, 31, 12, tzinfo=UTC))
 
 
 def test_a_history_that_kills_its_worker_twice_is_named(
     default_pack,
     auditor,
-    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     names = ["good.jsonl"] * 150 + ["crash.jsonl"] + ["good.jsonl"] * 150
     sources = _batch(iter(names))
@@ -493,7 +493,7 @@ def test_a_worker_that_died_once_is_replaced_and_nothing_is_lost(
     default_pack,
     auditor,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     flag = str(tmp_path / "x.flag")
     sources = _batch(iter(["a.jsonl"] * 100 + [flag] + ["b.jsonl"] * 100))
@@ -506,7 +506,7 @@ def test_a_worker_that_died_once_is_replaced_and_nothing_is_lost(
 
 def test_workers_that_always_die_name_every_history_then_stop(
     default_pack,
-    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(parallel, "_audit_chunk", _always_die)
     setup = _setup(default_pack)

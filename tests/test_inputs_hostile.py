@@ -370,7 +370,7 @@ def test_a_100000_digit_number_is_never_copied_into_a_message(form: str) -> None
         text, name = GOOD.replace("version: 1", f"version: {digits}"), "h.yaml"
     else:
         text, name = '{"version": ' + digits + ', "candidate": {"name": "S"}, "events": []}', "h.json"
-    result = read_history(Source(name, text, format=form), AS_OF)  # type: ignore[arg-type]
+    result = read_history(Source(name, text, format=form), AS_OF)
     assert isinstance(result, InputError)
     [problem] = result.problems
     assert problem.line == 1

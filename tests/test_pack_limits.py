@@ -122,7 +122,7 @@ def test_a_large_pack_is_spread_over_rulesets_within_the_bounds(tmp_path: Path) 
     assert len(compiled.partitions) > 1
     assert sorted(n for part in compiled.partitions for n in part) == sorted(compiled.rules)
     for part in compiled.partitions:
-        costs = [enginelimits.rule_cost(n, compiled.ruleset[n]["all"]) for n in part]  # type: ignore[arg-type]
+        costs = [enginelimits.rule_cost(n, compiled.ruleset[n]["all"]) for n in part]
         assert len(part) <= enginelimits.MAX_RULES_PER_RULESET
         for kind in {k for c in costs for k in c.patterns}:
             assert sum(c.patterns.get(kind, 0) for c in costs) <= enginelimits.MAX_PATTERNS_PER_TYPE
@@ -228,9 +228,9 @@ def test_a_long_in_list_becomes_a_membership_flag(tmp_path: Path) -> None:
     compiled = compile_pack(load_pack(str(tmp_path / "p.yaml")))
     [(flag, membership)] = compiled.memberships.items()
     assert (membership.fact, membership.field, len(membership.values)) == ("email", "subject", 1000)
-    tests = compiled.ruleset["r-2:violation:0"]["all"][1]["e"]["$and"]  # type: ignore[index]
+    tests = compiled.ruleset["r-2:violation:0"]["all"][1]["e"]["$and"]
     assert {flag: True} in tests and not any("$or" in t for t in tests)
-    short = compiled.ruleset["r-6:violation:0"]["all"][1]["e"]["$and"]  # type: ignore[index]
+    short = compiled.ruleset["r-6:violation:0"]["all"][1]["e"]["$and"]
     assert any("$or" in t for t in short)  # a short list stays a plain disjunction
 
 
