@@ -29,6 +29,12 @@ class Candidate:
     name: str
     email: str | None = None
     phone: str | None = None
+    # Metadata from the agency or platform. ``id`` identifies the candidate across files and runs
+    # (waivers, calendar UIDs, baselines); without it, name and e-mail do.
+    id: str | None = None
+    coach: str | None = None
+    cohort: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,3 +103,7 @@ class HistoryResult:
     candidate: str
     findings: tuple[Finding, ...]
     history: History | None = None
+
+    @property
+    def candidate_id(self) -> str | None:
+        return self.history.candidate.id if self.history is not None else None

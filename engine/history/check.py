@@ -323,7 +323,15 @@ class HistoryChecker:
         return History(
             source=self.source,
             timezone=zone_name,
-            candidate=Candidate(candidate["name"], candidate.get("email"), candidate.get("phone")),
+            candidate=Candidate(
+                candidate["name"],
+                candidate.get("email"),
+                candidate.get("phone"),
+                id=candidate.get("id"),
+                coach=candidate.get("coach"),
+                cohort=candidate.get("cohort"),
+                tags=tuple(candidate.get("tags", ())),
+            ),
             people=people,
             events=tuple(events),
             version=doc["version"],

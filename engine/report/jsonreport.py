@@ -51,6 +51,7 @@ class Formatter:
         item = {
             "source": display_source(result),
             "candidate": result.candidate,
+            "candidate_id": result.candidate_id,
             "findings": [finding_dict(f) for f in result.findings],
         }
         self.out.write(("," if self.count else "") + "\n  " + to_json(item))
