@@ -211,6 +211,25 @@ def test_unknown_person_with_suggestion() -> None:
     assert only(text) == (*col(text, 8, "kimm"), message)
 
 
+def test_a_person_named_by_name_is_pointed_at_the_id() -> None:
+    text = BASE + "  - {id: e1, at: 2026-11-02T16:00, type: email, direction: sent, to: ' kim  LEE'}\n"
+    message = (
+        "unknown person ' kim  LEE' in 'to': that is the name of person 'kim'; "
+        "events name people by id, write 'kim'"
+    )
+    assert only(text) == (*col(text, 7, "' kim"), message)
+
+
+@pytest.mark.parametrize("network", ["linkedin", "LinkedIn", "xing", "twitter"])
+def test_a_network_written_as_an_event_type_suggests_a_social_event(network: str) -> None:
+    text = BASE + f"  - {{id: s1, at: 2026-11-02T16:00, type: {network}}}\n"
+    message = (
+        f"unknown event type '{network}'; activity on a social network is an event of type "
+        f"'social' with network '{network}' and an 'action' (e.g. connect, message)"
+    )
+    assert only(text) == (*col(text, 7, network), message)
+
+
 def test_unknown_person_in_each_reference_field() -> None:
     text = BASE + (
         "  - {id: e1, at: 2026-11-02T16:00, type: email, direction: sent, proofread_by: mom}\n"
@@ -220,7 +239,8 @@ def test_unknown_person_in_each_reference_field() -> None:
     )
     found = [(p.line, p.message) for p in problems(text)]
     assert found == [
-        (7, "unknown person 'mom' in 'proofread_by'"),
+        (7, "unknown person 'mom' in 'proofread_by'; whoever proofread the message is listed under "
+         "'people' like anyone else (e.g. role: friend)"),
         (8, "unknown person 'lee' in 'from'"),
         (9, "unknown person 'kin' in 'target'; did you mean 'kim'?"),
         (10, "unknown person 'sam' in 'reference'"),

@@ -7,7 +7,7 @@ of the value it is about, in plain words with a did-you-mean where a name looks 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -15,12 +15,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from jsonschema.exceptions import ValidationError
 
 from ..diagnostics import (
+    KEYWORDS,
     DocumentKind,
     Positions,
     Problem,
     Suggester,
     excerpt,
     locate,
+    SchemaMessage,
+    SchemaPath,
+    json_pointer,
     schema_messages,
     shorten,
 )
@@ -55,6 +59,26 @@ def _field_word(path: Sequence[str | int]) -> str:
     return next((str(p) for p in reversed(path) if isinstance(p, str)), "value")
 
 
+# Social networks people write as an event type; each is a `social` event with a `network`.
+_NETWORKS = frozenset(
+    ("linkedin", "xing", "twitter", "x", "facebook", "instagram", "github", "mastodon", "bluesky", "threads")
+)
+
+
+def _enum(error: ValidationError, path: SchemaPath, kind: DocumentKind, suggest: Suggester) -> Iterator[SchemaMessage]:
+    """An event type that is really a social network gets the event it should be, not a list."""
+    value = error.instance
+    if _field_word(path) == "event type" and isinstance(value, str) and value.strip().lower() in _NETWORKS:
+        network = excerpt(value.strip())
+        yield SchemaMessage(
+            json_pointer(path),
+            f"unknown event type {excerpt(value)}; activity on a social network is an event "
+            f"of type 'social' with network {network} and an 'action' (e.g. connect, message)",
+        )
+        return
+    yield from KEYWORDS["enum"](error, path, kind, suggest)
+
+
 class HistoryChecker:
     """Collects the problems of one document; ``build`` runs only when there are none."""
 
@@ -80,6 +104,7 @@ class HistoryChecker:
             label=self.label,
             context=self.context,
             field_word=_field_word,
+            wording={"enum": _enum},
         )
         doc = data if isinstance(data, dict) else {}
         self.doc: dict[str, Any] = doc
@@ -221,10 +246,25 @@ class HistoryChecker:
                 refs = [(f"{base}/{field}", value)]
             for pointer, ref in refs:
                 if isinstance(ref, str) and ref and ref not in person_ids:
-                    message = f"unknown person {excerpt(ref)} in {field!r}" + self.suggest(ref, person_ids)
-                    if not person_ids:
-                        message += " (no one is listed in 'people')"
-                    self.add(pointer, message)
+                    self.add(pointer, self.unknown_person(ref, field, person_ids))
+
+    def unknown_person(self, ref: str, field: str, person_ids: Mapping[str, int]) -> str:
+        message = f"unknown person {excerpt(ref)} in {field!r}"
+        # People write the name they know; events name people by the id given under `people`.
+        named = [
+            p["id"]
+            for p in self.people
+            if isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("id"), str)
+            and " ".join(p["name"].split()).casefold() == " ".join(ref.split()).casefold()
+        ]
+        if named:
+            return f"{message}: that is the name of person {excerpt(named[0])}; events name people by id, write {excerpt(named[0])}"
+        message += self.suggest(ref, person_ids)
+        if field == "proofread_by":
+            message += "; whoever proofread the message is listed under 'people' like anyone else (e.g. role: friend)"
+        elif not person_ids:
+            message += " (no one is listed in 'people')"
+        return message
 
     def check_direction(self, event: dict[str, Any], base: str) -> None:
         """`to` belongs to sent emails and calls, `from` to received ones: no swap is guessed."""
