@@ -19,12 +19,12 @@ from ..diagnostics import (
     DocumentKind,
     Positions,
     Problem,
-    Suggester,
-    excerpt,
-    locate,
     SchemaMessage,
     SchemaPath,
+    Suggester,
+    excerpt,
     json_pointer,
+    locate,
     schema_messages,
     shorten,
 )
@@ -258,7 +258,8 @@ class HistoryChecker:
             and " ".join(p["name"].split()).casefold() == " ".join(ref.split()).casefold()
         ]
         if named:
-            return f"{message}: that is the name of person {excerpt(named[0])}; events name people by id, write {excerpt(named[0])}"
+            person = excerpt(named[0])
+            return f"{message}: that is the name of person {person}; events name people by id, write {person}"
         message += self.suggest(ref, person_ids)
         if field == "proofread_by":
             message += "; whoever proofread the message is listed under 'people' like anyone else (e.g. role: friend)"
