@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -167,3 +168,28 @@ def test_a_pack_given_as_a_history_and_the_reverse_are_named() -> None:
     assert done.returncode == 2 and "this file is a rule pack, not a history" in done.stdout
     done = run("pack", "validate", "examples/jane.yaml")
     assert done.returncode == 1 and "this file is a history, not a rule pack" in done.stdout
+
+
+def _with_zone(zone: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TZ": zone}
+    return subprocess.run([FOLLOWUP, *args], capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
+
+
+def test_as_of_without_offset_is_read_on_the_computers_clock_and_said_so() -> None:
+    # Monday 00:30 in Berlin is still Sunday in UTC: read locally, the instant is 23:30 UTC.
+    done = _with_zone("Europe/Berlin", "audit", "examples/jane.yaml", "--as-of", "2026-11-30T00:30")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == (
+        "Audit time Mon 30 Nov 2026 00:30 read on this computer's clock (CET, UTC+01:00), "
+        "since --as-of had no offset; add one (Z, +01:00) for an exact instant."
+    )
+    report = json.loads(_with_zone("Europe/Berlin", "audit", "examples/jane.yaml", "--as-of", "2026-07-01",
+                                   "--format", "json").stdout)
+    assert report["as_of"] == "2026-07-01T00:00:00+02:00"  # summer time: the offset follows the date
+
+
+def test_as_of_with_an_offset_is_exact_whatever_the_computers_zone() -> None:
+    outputs = {_with_zone(zone, "audit", "examples/jane.yaml", "--as-of", AS_OF).stdout
+               for zone in ("Europe/Berlin", "Asia/Tokyo", "UTC")}
+    assert len(outputs) == 1
+    assert "computer's clock" not in outputs.pop()

@@ -49,6 +49,7 @@ class AuditOptions:
     waivers: str | None = None
     engine: Engine = "durable"
     max_history_size: int = DEFAULT_MAX_SIZE  # bytes; JSON Lines: per line
+    as_of_clock: str = ""  # "CET, UTC+01:00" when --as-of had no offset and was read locally
 
 
 @dataclass(frozen=True)
@@ -280,7 +281,9 @@ def _open_reports(
                 err.write(f"followup: cannot write the {name} report to {path}: {exc.strerror or exc}\n")
                 return None
         color = out is stdout and _isatty(stdout)
-        context = Context(__version__, auditor.pack, options.as_of, options.fail_on, options.engine, color)
+        context = Context(
+            __version__, auditor.pack, options.as_of, options.fail_on, options.engine, color, options.as_of_clock
+        )
         reports.append(_Report(name, where, out, formatter(name, out, context), file))
     return reports
 

@@ -22,7 +22,9 @@ FAIL_ON = ("error", "warning", "info", "never")
 
 
 def parse_as_of(value: str | None) -> datetime:
-    """``--as-of``: ISO 8601; a time without an offset is UTC; a date alone is its midnight UTC."""
+    """``--as-of``: ISO 8601. Without an offset it is read on this computer's clock (its local
+    time zone, daylight-saving correct), as a person at a terminal means it; a date alone is its
+    local midnight. Times inside a history are read in the history's own zone instead."""
     if value is None:
         return datetime.now(UTC).replace(microsecond=0)
     from ..history.instants import InstantError, check_range, leap_second, leap_second_message
@@ -36,9 +38,24 @@ def parse_as_of(value: str | None) -> datetime:
             f"{value!r} is not an ISO 8601 time, e.g. 2026-11-25T12:00 or 2026-11-25T12:00-05:00"
         ) from None
     try:
-        return check_range(moment if moment.tzinfo else moment.replace(tzinfo=UTC), value)
+        return check_range(moment if moment.tzinfo else _local(moment), value)
     except InstantError as error:
         raise click.BadParameter(str(error), param_hint="--as-of") from None
+
+
+def _local(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone()  # the C library's local zone: what `date` shows
+    except (OverflowError, OSError, ValueError):
+        return moment.replace(tzinfo=UTC)  # beyond the platform's clock; the range check says so
+
+
+def as_of_clock(value: str | None, as_of: datetime) -> str:
+    """How the report should name the clock of an ``--as-of`` without an offset ("" otherwise)."""
+    if value is None or datetime.fromisoformat(value).tzinfo is not None:
+        return ""
+    offset = as_of.strftime("%z")
+    return f"{as_of.tzname() or 'local time'}, UTC{offset[:3]}:{offset[3:]}"
 
 
 def parse_max_size(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
@@ -86,7 +103,11 @@ def cli() -> None:
     help="Rule pack: a built-in name or a pack file.",
 )
 @click.option(
-    "--as-of", "as_of", metavar="TIME", help="Audit time, ISO 8601 (default: now). Without an offset it is UTC."
+    "--as-of",
+    "as_of",
+    metavar="TIME",
+    help="Audit time, ISO 8601 (default: now). Without an offset it is this computer's local time; "
+    "write Z or +01:00 for an exact instant.",
 )
 @click.option(
     "--format",
@@ -167,10 +188,12 @@ def audit(  # noqa: PLR0913  click hands each of the command's options to it as 
     """
     from .audit import AuditOptions, run_audit
 
+    moment = parse_as_of(as_of)
     options = AuditOptions(
         paths=paths,
         pack=pack,
-        as_of=parse_as_of(as_of),
+        as_of=moment,
+        as_of_clock=as_of_clock(as_of, moment),
         format=fmt,
         output=output,
         reports=parse_reports(reports),

@@ -75,6 +75,8 @@ class Context:
     fail_on: str
     engine: Engine = "durable"
     color: bool = False
+    # The clock an --as-of without an offset was read on ("CET, UTC+01:00"); "" when exact.
+    clock: str = ""
 
 
 class Formatter(Protocol):

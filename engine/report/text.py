@@ -92,3 +92,9 @@ class Formatter:
         if summary.errors:
             parts.append(plural(summary.errors, "input error"))
         self._echo("Summary: " + ", ".join(parts), bold=True)
+        if self.context.clock:
+            moment = self.context.as_of.strftime("%a %d %b %Y %H:%M")
+            self._echo(
+                f"Audit time {moment} read on this computer's clock ({self.context.clock}), "
+                "since --as-of had no offset; add one (Z, +01:00) for an exact instant."
+            )
