@@ -46,9 +46,10 @@ from strategies import histories
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SCALE = int(os.environ.get("FOLLOWUP_FUZZ_SCALE", "1"))
-# A generous bound, far above what any example takes (milliseconds for a history, about half a
-# second for a pack) on a loaded 2-CPU machine: exceeding it means something blew up, not slowness.
-GUARD_SECONDS = 20
+# A hang guard, far above what any example takes (milliseconds for a history, about half a second
+# for a pack): 20 s once tripped on a pack while eight test runs shared two CPUs, so it is two
+# minutes; exceeding that means something blew up (a regex, a loop), not a busy machine.
+GUARD_SECONDS = 120
 FUZZ = settings(
     deadline=None,
     database=None,
