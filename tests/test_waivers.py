@@ -277,3 +277,65 @@ def test_report_with_waivers_matches_the_report_schema(workdir: Path) -> None:
     _, out, _ = audit("sam.yaml", "--format", "json", "--waivers", name)
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     assert [e.message for e in validator.iter_errors(json.loads(out))] == []
+
+
+# -- candidate ids: two candidates of one name stay apart ------------------------------------------
+
+
+def _maria(workdir: Path, name: str, candidate_id: str) -> str:
+    text = HISTORY.replace("candidate: {name: Sam Tester, email: sam@example.com}",
+                           f"candidate: {{id: {candidate_id}, name: Maria Garcia}}")
+    (workdir / name).write_text(text, encoding="utf-8")
+    return name
+
+
+def _waived_sources(out: str) -> dict[str, list[str]]:
+    report = json.loads(out)
+    return {h["candidate_id"]: sorted(f["rule"] for f in h["findings"] if f.get("waived")) for h in report["histories"]}
+
+
+def test_a_waiver_by_candidate_id_covers_that_candidate_only(workdir: Path) -> None:
+    first, second = _maria(workdir, "m1.yaml", "c-1"), _maria(workdir, "m2.yaml", "c-2")
+    waiver = entry("no-friending-interviewer", candidate_id="c-1")
+    del waiver["history"]
+    name = write_waivers(workdir / "waivers.yaml", waiver)
+    code, out, err = audit(first, second, "--format", "json", "--waivers", name)
+    assert code == 1, err  # c-2's friend request still counts
+    assert err == ""
+    assert _waived_sources(out) == {"c-1": ["no-friending-interviewer"], "c-2": []}
+
+
+def test_a_waiver_by_name_that_covers_two_ids_is_warned_about(workdir: Path) -> None:
+    first, second = _maria(workdir, "m1.yaml", "c-1"), _maria(workdir, "m2.yaml", "c-2")
+    name = write_waivers(workdir / "waivers.yaml", entry("no-friending-interviewer", history="Maria Garcia"))
+    _code, out, err = audit(first, second, "--format", "json", "--waivers", name)
+    assert _waived_sources(out) == {"c-1": ["no-friending-interviewer"], "c-2": ["no-friending-interviewer"]}
+    assert err == (
+        "waivers.yaml:2:3: waiver for the name 'Maria Garcia' covered 2 different candidates "
+        "(ids 'c-1', 'c-2'); name one with 'candidate_id' instead of 'history'\n"
+    )
+
+
+def test_a_candidate_id_is_never_a_name(workdir: Path) -> None:
+    # A candidate named "c-1" is not the candidate whose id is c-1, nor the reverse.
+    _maria(workdir, "m1.yaml", "c-1")
+    name = write_waivers(workdir / "waivers.yaml", entry("no-friending-interviewer", history="c-1"))
+    _code, out, err = audit("m1.yaml", "--format", "json", "--waivers", name)
+    assert _waived_sources(out) == {"c-1": []}
+    assert "unused waiver: no violation of no-friending-interviewer in 'c-1'" in err
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"history": "Sam Tester", "candidate_id": "c-1"},
+         "a waiver names either 'history' (a candidate's name or a file) or 'candidate_id', not both"),
+        ({}, "missing 'history' (a candidate's name or a file) or 'candidate_id' in this waiver"),
+    ],
+)
+def test_a_waiver_names_its_history_one_way(workdir: Path, fields: dict[str, str], message: str) -> None:
+    waiver = {k: v for k, v in entry("no-friending-interviewer").items() if k != "history"} | fields
+    name = write_waivers(workdir / "waivers.yaml", waiver)
+    code, _out, err = audit("sam.yaml", "--waivers", name)
+    assert code == 2
+    assert err.splitlines()[0] == f"waivers.yaml:2:3: {message}"

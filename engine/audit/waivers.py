@@ -66,7 +66,7 @@ def _validator() -> jsonschema.Draft202012Validator:
 @dataclass(frozen=True)
 class Waiver:
     rule: str
-    history: str
+    history: str  # a name or a file; "" when the waiver names a candidate id
     subject: str | None
     reason: str
     approved_by: str
@@ -75,6 +75,14 @@ class Waiver:
     source: str
     line: int
     column: int
+    candidate_id: str | None = None
+
+    @property
+    def named(self) -> str:
+        """Who the waiver is for, as warnings quote it."""
+        if self.candidate_id is not None:
+            return f"candidate id {excerpt(self.candidate_id)}"
+        return excerpt(self.history)
 
     @property
     def waived(self) -> Waived:
@@ -84,14 +92,17 @@ class Waiver:
         return Problem(self.source, self.line, self.column, message, self.rule)
 
     def key(self) -> str:
-        """What ``history`` names: a file (``path``, ``path:line``) or else a candidate."""
+        """What the waiver names: a candidate id, a file (``path``, ``path:line``) or a name."""
+        if self.candidate_id is not None:
+            return _ID + self.candidate_id
         if names_a_file(self.history):
             return _FILE + _path_key(self.history)
         return _CANDIDATE + self.history
 
 
-# Keys of the two kinds of names never meet: a candidate called "jane.yaml" is not the file.
-_FILE, _CANDIDATE = "file:", "candidate:"
+# Keys of the kinds of names never meet: a candidate called "jane.yaml" is not the file, nor is
+# a candidate whose id is "Jane Doe" the candidate of that name.
+_FILE, _CANDIDATE, _ID = "file:", "candidate:", "id:"
 _HISTORY_FILE = re.compile(r"\.(?:ya?ml|jsonl?)(?::\d+)?$", re.IGNORECASE)
 
 
@@ -110,7 +121,8 @@ def _result_keys(result: HistoryResult) -> tuple[str, ...]:
     path = _FILE + _path_key(result.source)
     line = result.history.line if result.history is not None else 0
     candidate = _CANDIDATE + result.candidate
-    return (candidate, path, f"{path}:{line}") if line else (candidate, path)
+    keys = (candidate, path, f"{path}:{line}") if line else (candidate, path)
+    return keys if result.candidate_id is None else (*keys, _ID + result.candidate_id)
 
 
 class Waivers:
@@ -121,6 +133,8 @@ class Waivers:
         self.active = tuple(w for w in entries if w.expires >= today)
         self.expired = tuple(w for w in entries if w.expires < today)
         self._used: set[int] = set()
+        # name waiver number -> the candidate ids it covered: one name, two ids is worth a warning
+        self._ids: dict[int, set[str]] = {}
         # history key -> numbers of the active waivers it selects, so that a batch of thousands
         # of histories costs a few lookups each, whatever the number of waivers.
         self._by_key: dict[str, list[int]] = {}
@@ -131,7 +145,7 @@ class Waivers:
         """Expired waivers: known as soon as the file is loaded."""
         for w in self.expired:
             when = w.expires.isoformat()
-            yield w.where(f"waiver expired on {when}; {w.rule} for {excerpt(w.history)} is no longer waived")
+            yield w.where(f"waiver expired on {when}; {w.rule} for {w.named} is no longer waived")
 
     def apply(self, result: HistoryResult) -> HistoryResult:
         """``result`` with every violation that an active waiver covers marked waived."""
@@ -149,17 +163,26 @@ class Waivers:
                 waiver = self.active[number]
                 if waiver.rule == finding.rule and waiver.subject in (None, finding.subject):
                     self._used.add(number)
+                    if result.candidate_id is not None and waiver.key().startswith(_CANDIDATE):
+                        self._ids.setdefault(number, set()).add(result.candidate_id)
                     findings[index] = dataclasses.replace(finding, waived=waiver.waived)
                     changed = True
                     break
         return dataclasses.replace(result, findings=tuple(findings)) if changed else result
 
     def unused(self) -> Iterator[Problem]:
-        """Active waivers that matched no violation so far (call after the whole batch)."""
+        """What only the whole batch tells (call after it): active waivers that matched no
+        violation, and waivers by name that covered candidates of different ids."""
         for number, w in enumerate(self.active):
             if number not in self._used:
                 what = f"{w.rule} on {w.subject}" if w.subject else w.rule
-                yield w.where(f"unused waiver: no violation of {what} in {excerpt(w.history)}")
+                yield w.where(f"unused waiver: no violation of {what} in {w.named}")
+            elif len(ids := self._ids.get(number, ())) > 1:
+                shown = ", ".join(excerpt(i) for i in sorted(ids)[:5]) + (", ..." if len(ids) > 5 else "")
+                yield w.where(
+                    f"waiver for the name {excerpt(w.history)} covered {len(ids)} different candidates "
+                    f"(ids {shown}); name one with 'candidate_id' instead of 'history'"
+                )
 
 
 def load_waivers(path: str, pack: Pack, as_of: datetime) -> Waivers:
@@ -197,6 +220,14 @@ def parse_waivers(
             at = locate(positions, f"{base}/rule")
             message = f"rule {rule.id!r} reports only next steps; only violations can be waived"
             problems.append(Problem(source, *at, message, f"{base}/rule"))
+        if ("history" in item) == ("candidate_id" in item):
+            at = locate(positions, base)
+            message = (
+                "a waiver names either 'history' (a candidate's name or a file) or 'candidate_id', not both"
+                if "history" in item
+                else "missing 'history' (a candidate's name or a file) or 'candidate_id' in this waiver"
+            )
+            problems.append(Problem(source, *at, message, base))
         try:
             expires = date.fromisoformat(item["expires"])
         except ValueError:
@@ -207,7 +238,7 @@ def parse_waivers(
         entries.append(
             Waiver(
                 rule=item["rule"],
-                history=item["history"],
+                history=item.get("history", ""),
                 subject=item.get("subject"),
                 reason=item["reason"],
                 approved_by=item["approved_by"],
@@ -215,6 +246,7 @@ def parse_waivers(
                 source=source,
                 line=line,
                 column=column,
+                candidate_id=item.get("candidate_id"),
             )
         )
     if problems:
