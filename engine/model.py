@@ -35,6 +35,9 @@ class Candidate:
     coach: str | None = None
     cohort: str | None = None
     tags: tuple[str, ...] = ()
+    # Where ``id`` is written, for warnings about it (0 when unknown).
+    id_line: int = field(default=0, compare=False)
+    id_column: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import FrameType
 from typing import TextIO
@@ -32,6 +32,7 @@ from ..io.sources import DEFAULT_MAX_SIZE, Source, Warn, iter_sources
 from ..model import Engine, HistoryResult
 from ..report import Context, Formatter, Summary, formatter, report_file
 from .outputs import conflict, walk_skip
+from .select import Intake, Where
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
@@ -50,6 +51,7 @@ class AuditOptions:
     engine: Engine = "durable"
     max_history_size: int = DEFAULT_MAX_SIZE  # bytes; JSON Lines: per line
     as_of_clock: str = ""  # "CET, UTC+01:00" when --as-of had no offset and was read locally
+    where: Where = field(default_factory=Where)
 
 
 @dataclass(frozen=True)
@@ -316,13 +318,19 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
                 err.write(f"{problem}\n")
             _each(reports, lambda w: w.error(problem))
 
+        def warn(problem: Problem) -> None:
+            progress.clear()
+            err.write(f"{problem}\n")
+
+        intake = Intake(options.where, warn)
         stream = stack.enter_context(contextlib.closing(results(auditor, options, batch)))
         try:
             for item in stream:
                 if isinstance(item, InputError):
+                    # Whose history it is cannot be known: an error is reported whatever --where says.
                     for problem in item.problems:
                         report_error(problem)
-                else:
+                elif intake.take(item):
                     result = item if waivers is None else waivers.apply(item)
                     summary.add(result, options.fail_on)
                     _each(reports, lambda w: w.history(result))  # noqa: B023  (called at once)
@@ -330,6 +338,8 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
         except WorkerCrashed as crash:
             report_error(crash.problem)
         progress.clear()
+        if (note := intake.note(summary.histories)) is not None:
+            err.write(f"{note}\n")
         _each(reports, lambda w: w.end(summary))
         stream.close()  # the workers are done: stop them before the files are renamed
         for report in reports:

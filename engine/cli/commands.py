@@ -160,6 +160,15 @@ def cli() -> None:
     callback=parse_max_size,
     help="Largest history read, e.g. 32MiB (for .jsonl: per line).",
 )
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Only histories whose candidate matches (repeatable): id, coach, cohort, tag or name, e.g. "
+    "--where coach=Mia --where tag=remote. Different fields must all match; several values of one "
+    "field are alternatives; case is ignored except in ids.",
+)
 def audit(  # noqa: PLR0913  click hands each of the command's options to it as a keyword
     *,
     paths: tuple[str, ...],
@@ -173,6 +182,7 @@ def audit(  # noqa: PLR0913  click hands each of the command's options to it as 
     waivers: str | None,
     engine: Engine,
     max_history_size: int,
+    where: tuple[str, ...],
 ) -> None:
     """Audit history files, directories (*.yaml, *.yml, *.json, *.jsonl, recursively) or - (stdin).
 
@@ -187,7 +197,12 @@ def audit(  # noqa: PLR0913  click hands each of the command's options to it as 
                 2 usage error, invalid history or invalid pack.
     """
     from .audit import AuditOptions, run_audit
+    from .select import Where
 
+    try:
+        selection = Where.parse(where)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--where") from None
     moment = parse_as_of(as_of)
     options = AuditOptions(
         paths=paths,
@@ -202,6 +217,7 @@ def audit(  # noqa: PLR0913  click hands each of the command's options to it as 
         waivers=waivers,
         engine=engine,
         max_history_size=max_history_size,
+        where=selection,
     )
     sys.exit(run_audit(options, sys.stdout))
 

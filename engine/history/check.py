@@ -361,6 +361,7 @@ class HistoryChecker:
             line, column = self.where(f"/events/{index}")
             events.append(Event(raw["id"], raw["type"], self.times[index], data, line, column))
         events.sort(key=lambda e: e.at)  # stable: events at the same instant keep file order
+        id_line, id_column = self.where("/candidate/id") if "id" in candidate else (0, 0)
         return History(
             source=self.source,
             timezone=zone_name,
@@ -372,6 +373,8 @@ class HistoryChecker:
                 coach=candidate.get("coach"),
                 cohort=candidate.get("cohort"),
                 tags=tuple(candidate.get("tags", ())),
+                id_line=id_line,
+                id_column=id_column,
             ),
             people=people,
             events=tuple(events),

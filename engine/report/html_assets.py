@@ -55,7 +55,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 overflow-wrap:anywhere;margin:4px 0}
 .history-head{display:flex;flex-wrap:wrap;gap:4px 16px;align-items:baseline;justify-content:space-between}
 .history-head .who{min-width:0}
-.source{color:var(--ink3);font-size:13px;margin:2px 0 0;overflow-wrap:anywhere}
+.source,.who-meta{color:var(--ink3);font-size:13px;margin:2px 0 0;overflow-wrap:anywhere}
 .asof{margin:6px 0 0;color:var(--ink2);font-size:14px}
 .asof strong{color:var(--ink)}
 .counts{display:flex;flex-wrap:wrap;gap:6px}

@@ -168,6 +168,7 @@ class HistorySection:
             f'<section class="card history" id="{self.anchor}" aria-labelledby="{self.anchor}-title">',
             '<header class="history-head"><div class="who">',
             f'<h2 id="{self.anchor}-title">{esc(r.candidate)}</h2>',
+            self.metadata(),
             f'<p class="source">{esc_path(r.source)}</p>',
             f'<p class="asof">As of <strong><time datetime="{esc(self.as_of.isoformat())}">'
             f"{esc(local_time(self.as_of, self.tz))}</time></strong> · times in {esc(zone)}</p>",
@@ -387,6 +388,17 @@ class HistorySection:
                 )
             out.append("</ol>")
         return "".join(out)
+
+    def metadata(self) -> str:
+        """The candidate's id, coach, cohort and tags, when the history gives them."""
+        if self.history is None:
+            return ""
+        c = self.history.candidate
+        parts = [f"{label} <strong>{esc(value)}</strong>" for label, value in
+                 (("id", c.id), ("coach", c.coach), ("cohort", c.cohort)) if value]
+        if c.tags:
+            parts.append("tags " + ", ".join(f"<strong>{esc(t)}</strong>" for t in c.tags))
+        return f'<p class="who-meta">{" · ".join(parts)}</p>' if parts else ""
 
     def people(self) -> str:
         if self.history is None:

@@ -82,7 +82,12 @@ class Formatter:
             "    <properties>\n"
             f'      <property name="source" value={attr(result.source)}/>\n'
             f'      <property name="candidate" value={attr(result.candidate)}/>\n'
-            "    </properties>\n"
+            + (
+                f'      <property name="candidate_id" value={attr(result.candidate_id)}/>\n'
+                if result.candidate_id is not None
+                else ""
+            )
+            + "    </properties>\n"
         )
         self.out.write("".join(cases))
         self.out.write("  </testsuite>\n")

@@ -138,6 +138,7 @@ class Formatter:
             "followup/kind": finding.kind,
             "followup/severity": finding.severity,
             "candidate": result.candidate,
+            **({"candidate_id": result.candidate_id} if result.candidate_id is not None else {}),
             "subject": finding.subject,
             "events": list(finding.events),
         }
