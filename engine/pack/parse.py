@@ -185,17 +185,23 @@ class Parser:
             for i, e in enumerate(data.get("examples") or [])
             if e is not None
         )
-        keys = ("id", "title", "rationale", "severity", "violation", "next_step", "enabled", "examples")
+        keys = ("id", "title", "rationale", "severity", "violation", "next_step", "enabled", "examples", "remedy")
+        title = str(data["title"])
+        rationale = " ".join(str(data["rationale"]).split())
+        remedy = " ".join(str(data.get("remedy") or "").split())
         return Rule(
             id=str(data["id"]),
-            title=str(data["title"]),
-            rationale=" ".join(str(data["rationale"]).split()),
+            title=title,
+            rationale=rationale,
             severity=data["severity"],
             outcomes=tuple(checks),
             examples=examples,
             enabled=bool(data.get("enabled", True)),
             loc=self.loc(pointer),
             origin={k: origin for k in keys if k in data or k == "enabled"},
+            remedy=remedy,
+            templates={"title": title, "rationale": rationale, "remedy": remedy},
+            text_locs={k: self.loc(f"{pointer}/{k}") for k in ("title", "rationale", "remedy") if k in data},
         )
 
     def check(self, kind: Kind, data: Mapping[str, Any], pointer: str) -> Outcome:
