@@ -229,7 +229,7 @@ def docs(ref: str) -> None:
 )
 def explain(rule_id: str, ref: str) -> None:
     """Show a rule's title, rationale, parameters and condition."""
-    result = _checked(ref, tests=False)
+    result = _checked(ref, tests=True)  # its tests file's examples are counted too
     p = result.layers[-1]
     rule = p.rule(rule_id)
     if rule is None:
