@@ -32,10 +32,17 @@ def fill(text: str, params: dict[str, Param]) -> str:
             if part.filter is None:
                 out.append(str(param.value))  # as written: 24h, 1
             else:
-                out.append(tpl.render((tpl.Placeholder(ex.Const(param.seconds), part.filter, ()),), {}, _UTC))
+                out.append(_article(tpl.render((tpl.Placeholder(ex.Const(param.seconds), part.filter, ()),), {}, _UTC)))
         else:
             out.append(tpl.show(part))
     return "".join(out)
+
+
+def _article(words: str) -> str:
+    """``1 week`` as a title says it, ``a week`` (``an hour``); ``1 day 12 hours`` and ``2 days`` as they are."""
+    if words.startswith("1 ") and " " not in words[2:]:
+        return ("an " if words[2] in "aeiou" or words.startswith("1 hour") else "a ") + words[2:]
+    return words
 
 
 def with_texts(pack: Pack) -> Pack:
