@@ -126,9 +126,11 @@ class _Checker:
             for outcome in rule.outcomes:
                 for number, branch in enumerate(outcome.branches, 1):
                     scope = yield from self.outcome(where, outcome, branch)
-                    label = f" (alternative {number} of `any:`)" if len(outcome.branches) > 1 else ""
+                    label = f", alternative {number} of `any:`" if len(outcome.branches) > 1 else ""
                     for narrowing in outcome.unless:
-                        yield from self.narrowing(f"{where}: unless{label}", narrowing, scope)
+                        others = [k for k in rule.kinds if k != outcome.kind]
+                        tip = f" (to narrow one kind only: `unless: {{{others[0]}: [...]}}`)" if others else ""
+                        yield from self.narrowing(f"{where}: unless ({outcome.kind}{label})", narrowing, scope, tip)
                     if rule.remedy and outcome.kind == "violation":
                         yield from self.message(rule.remedy, scope, text_loc(rule, "remedy"), where, "remedy")
             if rule.remedy and "violation" not in rule.kinds:
@@ -171,7 +173,7 @@ class _Checker:
         yield from self.message(o.message, names, at(o.loc, "/message"), where)
         return scope
 
-    def narrowing(self, where: str, n: Narrowing, scope: Scope) -> Iterator[Problem]:
+    def narrowing(self, where: str, n: Narrowing, scope: Scope, tip_kind: str = "") -> Iterator[Problem]:
         """An `unless:` pattern: a fact to look for with the rule's names in scope; it binds none."""
         for p in n.patterns:
             if p.negated:
@@ -207,12 +209,26 @@ class _Checker:
                 tip = suggest(own.alias, own_names, otherwise="")
                 names = f" (the rule's names: {', '.join(own_names)})" if own_names else ""
                 yield self.error(
-                    at(own.loc, "/match"), f"{where}: {own.alias!r} is not one of the rule's matches{tip}{names}"
+                    at(own.loc, "/match"),
+                    f"{where}: {own.alias!r} is not one of the rule's matches{tip}{names}{tip_kind}",
                 )
                 continue
             if fact not in self.fields:
                 continue  # an unknown fact type, reported at its pattern
+            earlier = scope.names[: scope.names.index(own.alias)]
             for w in own.where:
+                later = [
+                    r.alias for r in _refs_of(w) if scope.resolve(r.alias) not in earlier and r.alias in scope.visible()
+                ]
+                if later:
+                    yield self.error(
+                        at(own.loc, f"/where/{escape_segment(w.field)}"),
+                        f"{where}: `match: {own.alias}` tests {w.field} against {later[0]!r}, which the rule matches "
+                        f"{'as the same fact' if later[0] == own.alias else 'after it'}: a test can use only "
+                        f"earlier matches (the rule matches {', '.join(own_names)} in that order); write it from "
+                        f"the later match's side, e.g. `{{match: {later[0]}, where: {{...}}}}`",
+                    )
+                    continue
                 if w.op == "eq" and w.is_expr:
                     yield self.error(
                         at(own.loc, f"/where/{escape_segment(w.field)}"),
@@ -485,6 +501,16 @@ def rename(e: ex.Expr, scope: Scope) -> ex.Expr:
     if isinstance(e, ex.BinOp):
         return ex.BinOp(e.op, rename(e.left, scope), rename(e.right, scope))
     return e
+
+
+def _refs_of(w: Where) -> list[ex.Ref]:
+    """The `alias.field` references in a test's value (none when it does not parse)."""
+    if not w.is_expr:
+        return []
+    try:
+        return ex.refs(ex.parse(str(w.value)))
+    except ex.ExprError:
+        return []
 
 
 # Words for the audit time that are not its name: each suggests `asof.at`.
