@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from ..diagnostics import Problem, escape_segment, suggest
 from ..pack.model import COMPARISONS, Derivation, Location, Narrowing, Outcome, Pack, Pattern, Rule, Where
-from ..pack.textpattern import pattern_problem
+from ..pack.textpattern import as_written, pattern_problem
 from . import enginelimits as lim
 from . import expr as ex
 from . import template as tpl
@@ -124,13 +124,13 @@ class _Checker:
             where = f"rule {rule.id!r}"
             yield from self.texts(rule.templates, rule, where)
             for outcome in rule.outcomes:
-                for number, branch in enumerate(outcome.branches, 1):
+                for branch in outcome.branches:
                     scope = yield from self.outcome(where, outcome, branch)
-                    label = f", alternative {number} of `any:`" if len(outcome.branches) > 1 else ""
+                    # checked against each alternative of `any:` (the same problem twice is shown once)
                     for narrowing in outcome.unless:
                         others = [k for k in rule.kinds if k != outcome.kind]
                         tip = f" (to narrow one kind only: `unless: {{{others[0]}: [...]}}`)" if others else ""
-                        yield from self.narrowing(f"{where}: unless ({outcome.kind}{label})", narrowing, scope, tip)
+                        yield from self.narrowing(f"{where}: unless ({outcome.kind})", narrowing, scope, tip)
                     if rule.remedy and outcome.kind == "violation":
                         yield from self.message(rule.remedy, scope, text_loc(rule, "remedy"), where, "remedy")
             if rule.remedy and "violation" not in rule.kinds:
@@ -147,7 +147,7 @@ class _Checker:
                 if why is not None:
                     yield self.error(
                         Location(self.pack.source, 1, 1, f"/patterns/{escape_segment(name)}"),
-                        f"pattern {name!r}: {item!r} {why}",
+                        f"pattern {name!r}: {as_written(item)} {why}",
                     )
 
     def derivation(self, d: Derivation) -> Iterator[Problem]:

@@ -20,7 +20,7 @@ from ..compile.facts import CONTENT_FLAGS, FACT_FIELDS
 from ..diagnostics import Problem, escape_segment, locate, suggest
 from ..model import Kind
 from .model import COMPARISONS, Comparison, Derivation, Example, Location, Outcome, Pack, Param, Pattern, Rule, Where
-from .textpattern import pattern_problem
+from .textpattern import as_written, pattern_problem
 
 DURATION_HINT = "write e.g. 90m, 24h, 7d or 2w"
 _UNIT_WORDS = {
@@ -122,7 +122,7 @@ class Parser:
             for i, item in enumerate(items):
                 why = pattern_problem(item)
                 if why is not None:
-                    self.error(f"{pointer}/{i}", f"pattern {name!r}: {item!r} {why}")
+                    self.error(f"{pointer}/{i}", f"pattern {name!r}: {as_written(item)} {why}")
         return {k: tuple(v) for k, v in data.items()}
 
     def duplicates(self, rules: tuple[Rule, ...]) -> None:
