@@ -307,6 +307,8 @@ def _rule_markdown(p: Pack, rule: Rule, auditor: Auditor, usable: Sequence[Examp
     for check in rule.outcomes:
         lines += ["```text", *condition_lines(p, check), "```", ""]
     lines += ["### Why", "", rule.rationale, ""]
+    if rule.remedy:
+        lines += ["### What to do after a violation", "", fill(rule.remedy, dict(p.params), titled=False), ""]
     params = _params_of(p, rule)
     if params:
         lines += ["### Parameters", ""]
@@ -376,7 +378,7 @@ def explain_text(p: Pack, rule: Rule, ref: str) -> str:
         lines.append("  disabled in this pack: it is not run")
     lines += [f"  {_kinds(rule)}", "", "Why:", *_wrap(rule.rationale, "  "), ""]
     if rule.remedy:
-        lines += ["What to do after a violation:", *_wrap(fill(rule.remedy, dict(p.params)), "  "), ""]
+        lines += ["What to do after a violation:", *_wrap(fill(rule.remedy, dict(p.params), titled=False), "  "), ""]
     params = _params_of(p, rule)
     if params:
         lines.append("Parameters:")

@@ -14,9 +14,10 @@ from .model import Pack, Param, Rule
 _UTC = ZoneInfo("UTC")
 
 
-def fill(text: str, params: dict[str, Param]) -> str:
+def fill(text: str, params: dict[str, Param], *, titled: bool = True) -> str:
     """``text`` with each ``{parameter}`` or ``{parameter|duration}`` filled in; anything else is left
-    as written (the pack checker reports it)."""
+    as written (the pack checker reports it). ``titled``: a single unit reads "a week", as titles and
+    rationales say it; a remedy, rendered like a message, says "1 week"."""
     if "{" not in text:
         return text
     try:
@@ -32,7 +33,8 @@ def fill(text: str, params: dict[str, Param]) -> str:
             if part.filter is None:
                 out.append(str(param.value))  # as written: 24h, 1
             else:
-                out.append(_article(tpl.render((tpl.Placeholder(ex.Const(param.seconds), part.filter, ()),), {}, _UTC)))
+                words = tpl.render((tpl.Placeholder(ex.Const(param.seconds), part.filter, ()),), {}, _UTC)
+                out.append(_article(words) if titled else words)
         else:
             out.append(tpl.show(part))
     return "".join(out)
