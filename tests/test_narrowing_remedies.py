@@ -190,3 +190,24 @@ def test_explain_shows_the_remedy_and_counts_the_tests_files_examples() -> None:
     assert "Examples: 2 in the pack, 4 in examples/packs/agency-narrowing.tests.yaml" in out.replace(
         str(ROOT) + "/", ""
     )
+
+
+def test_narrowings_that_would_never_let_the_rule_fire_or_multiply_it_are_refused(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text(
+        "pack: e\nextends: interview-follow-up\noverrides:\n  no-friending-interviewer:\n"
+        "    unless: [{match: s, where: {}}]\n"
+    )
+    result = invoke("pack", "validate", str(empty))
+    assert result.exit_code == 1 and "`match: s` needs tests under `where:`" in result.output
+    tests = ", ".join(f"{{match: s, where: {{network: N{k}}}}}" for k in range(4))
+    chain = tmp_path / "base.yaml"
+    chain.write_text(
+        "pack: b\nextends: interview-follow-up\noverrides:\n  no-friending-interviewer:\n"
+        f"    unless: [{tests}, {{match: m, where: {{role: recruiter}}}}]\n"
+    )
+    many = tmp_path / "many.yaml"
+    many.write_text(f"pack: m\nextends: base.yaml\noverrides:\n  no-friending-interviewer:\n    unless: [{tests}]\n")
+    assert invoke("pack", "validate", str(chain)).exit_code == 0  # 10 ways
+    result = invoke("pack", "validate", str(many))  # 10 x 8 ways
+    assert result.exit_code == 1 and "leave 80 ways for a violation to stand" in result.output

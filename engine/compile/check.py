@@ -19,6 +19,7 @@ from . import enginelimits as lim
 from . import expr as ex
 from . import template as tpl
 from .facts import CONTENT_FLAGS, FACT_FIELDS, GATE
+from .narrow import MAX_WAYS, way_count
 from .scope import ASOF, Scope
 
 FLAG_FIELDS = frozenset((*CONTENT_FLAGS, "proofread", "interview_word", "read_from_body"))
@@ -133,6 +134,13 @@ class _Checker:
                         yield from self.narrowing(f"{where}: unless ({outcome.kind})", narrowing, scope, tip)
                     if rule.remedy and outcome.kind == "violation":
                         yield from self.message(rule.remedy, scope, text_loc(rule, "remedy"), where, "remedy")
+                count = way_count(outcome)
+                if count > MAX_WAYS:
+                    yield self.error(
+                        outcome.unless[-1].loc,
+                        f"{where}: its narrowings (unless) leave {count} ways for a {outcome.kind} to stand, "
+                        f"each an engine rule; at most {MAX_WAYS}: use fewer tests, or derive a fact and look for it",
+                    )
             if rule.remedy and "violation" not in rule.kinds:
                 yield self.error(
                     text_loc(rule, "remedy"),
@@ -215,6 +223,12 @@ class _Checker:
                 continue
             if fact not in self.fields:
                 continue  # an unknown fact type, reported at its pattern
+            if not own.where:
+                yield self.error(
+                    at(own.loc, "/match"),
+                    f"{where}: `match: {own.alias}` needs tests under `where:` (with none it would always hold, "
+                    "and the rule would never fire: to turn it off, write `enabled: false`)",
+                )
             earlier = scope.names[: scope.names.index(own.alias)]
             for w in own.where:
                 later = [

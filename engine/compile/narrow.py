@@ -66,6 +66,19 @@ def opposite(w: Where) -> list[tuple[Where, ...]]:
     return [(Where(w.field, _OPPOSITE_COMPARISON[w.op], w.value, w.is_expr),), missing]
 
 
+# Each way is a rule of its own in the engine: a bound keeps a few narrowings from multiplying into
+# thousands of rules.
+MAX_WAYS = 64
+
+
+def way_count(outcome: Outcome) -> int:
+    """How many ways ``ways`` gives, without building them."""
+    count = 1
+    for narrowing in outcome.unless:
+        count *= len(narrowing.patterns) + sum(len(opposite(w)) for own in narrowing.own for w in own.where)
+    return count
+
+
 def ways(outcome: Outcome) -> list[Way]:
     """Every way for ``outcome``'s narrowings to let a match stand (one, with nothing, when it has none)."""
     result = [Way()]
