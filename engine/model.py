@@ -89,6 +89,7 @@ class Finding:
     due: datetime | None
     message: str
     waived: Waived | None = None
+    remedy: str | None = None  # what to do now (violations of rules that say)
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,12 @@ def test_json_report_matches_its_schema_and_the_spec() -> None:
     assert report["summary"] == {"histories": 2, "violations": 12, "next_steps": 3, "errors": 6}
     assert {e["source"] for e in report["errors"]} == {"examples/broken.yaml"}
     first = report["histories"][1]["findings"][0]
-    assert set(first) == {"rule", "kind", "severity", "subject", "person", "events", "due", "message"}
+    # a violation of a rule that gives a remedy carries it; a next step has none
+    assert first["kind"] == "violation"
+    assert set(first) == {"rule", "kind", "severity", "subject", "person", "events", "due", "message", "remedy"}
+    assert first["remedy"].startswith("Review your profiles now")
+    step = report["histories"][0]["findings"][0]
+    assert step["kind"] == "next_step" and "remedy" not in step
 
 
 def test_input_errors_are_located_and_exit_2() -> None:

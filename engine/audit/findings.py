@@ -66,6 +66,7 @@ def _finding(
         events=evidence,
         due=due,
         message=tpl.render(rule.message, bindings, tz),
+        remedy=tpl.render(rule.remedy, bindings, tz) if rule.remedy else None,
     )
 
 

@@ -160,14 +160,20 @@ def _print_run(run: PackRun) -> None:
             click.echo(f"      {line}")
     cov = run.coverage
     covered = len(cov.targets) - len(cov.missing)
+    what = "rule kinds" if all(kind in KIND_WORDS for _, kind in cov.targets) else "rule kinds and narrowings"
     click.echo(
-        f"coverage: {covered}/{len(cov.targets)} rule kinds ({cov.percent:.0f}%) of {len(cov.rules)} enabled rules"
+        f"coverage: {covered}/{len(cov.targets)} {what} ({cov.percent:.0f}%) of {len(cov.rules)} enabled rules"
     )
     for rule in cov.untested_rules:
         click.echo(f"  rule with no passing test: {rule}")
     for rule, kind in cov.missing:
-        if rule not in cov.untested_rules:
+        if rule not in cov.untested_rules and kind in KIND_WORDS:
             click.echo(f"  not covered: {rule} {KIND_WORDS[kind]}")
+        elif rule not in cov.untested_rules:
+            click.echo(
+                f"  not covered: {rule} {kind} (no passing test has an expect_not of the rule that only this "
+                "narrowing makes hold)"
+            )
     passed = run.ran - run.failed
     click.echo(f"{passed} passed, {run.failed} failed, {run.skipped} skipped")
     if run.ran == 0:
@@ -229,7 +235,7 @@ def docs(ref: str) -> None:
 )
 def explain(rule_id: str, ref: str) -> None:
     """Show a rule's title, rationale, parameters and condition."""
-    result = _checked(ref, tests=False)
+    result = _checked(ref, tests=True)  # its tests file's examples are counted too
     p = result.layers[-1]
     rule = p.rule(rule_id)
     if rule is None:

@@ -9,16 +9,17 @@ problems is the pack's reading order: text patterns, derivation cycles, derivati
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from typing import TypeVar
 
 from ..diagnostics import Problem, escape_segment, suggest
-from ..pack.model import COMPARISONS, Derivation, Location, Outcome, Pack, Pattern, Where
-from ..pack.textpattern import pattern_problem
+from ..pack.model import COMPARISONS, Derivation, Location, Narrowing, Outcome, Pack, Pattern, Rule, Where
+from ..pack.textpattern import as_written, pattern_problem
 from . import enginelimits as lim
 from . import expr as ex
 from . import template as tpl
 from .facts import CONTENT_FLAGS, FACT_FIELDS, GATE
+from .narrow import MAX_WAYS, way_count
 from .scope import ASOF, Scope
 
 FLAG_FIELDS = frozenset((*CONTENT_FLAGS, "proofread", "interview_word", "read_from_body"))
@@ -37,6 +38,11 @@ def compile_problems(pack: Pack) -> list[Problem]:
 def at(loc: Location, suffix: str) -> Location:
     """``loc`` narrowed to a key or value inside it, by JSON pointer (the pack loader places it)."""
     return Location(loc.source, loc.line, loc.column, loc.pointer + suffix)
+
+
+def text_loc(rule: Rule, key: str) -> Location:
+    """Where the rule's title, rationale or remedy is written (an overlay's, when it changed it)."""
+    return rule.text_locs.get(key) or at(rule.loc, f"/{key}")
 
 
 def problem(pack: Pack, loc: Location, message: str) -> Problem:
@@ -116,9 +122,31 @@ class _Checker:
         for d in self.pack.derivations:
             yield from self.derivation(d)
         for rule in self.pack.active_rules:
+            where = f"rule {rule.id!r}"
+            yield from self.texts(rule.templates, rule, where)
             for outcome in rule.outcomes:
                 for branch in outcome.branches:
-                    yield from self.outcome(f"rule {rule.id!r}", outcome, branch)
+                    scope = yield from self.outcome(where, outcome, branch)
+                    # checked against each alternative of `any:` (the same problem twice is shown once)
+                    for narrowing in outcome.unless:
+                        others = [k for k in rule.kinds if k != outcome.kind]
+                        tip = f" (to narrow one kind only: `unless: {{{others[0]}: [...]}}`)" if others else ""
+                        yield from self.narrowing(f"{where}: unless ({outcome.kind})", narrowing, scope, tip)
+                    if rule.remedy and outcome.kind == "violation":
+                        yield from self.message(rule.remedy, scope, text_loc(rule, "remedy"), where, "remedy")
+                count = way_count(outcome)
+                if count > MAX_WAYS:
+                    yield self.error(
+                        outcome.unless[-1].loc,
+                        f"{where}: its narrowings (unless) leave {count} ways for a {outcome.kind} to stand, "
+                        f"each an engine rule; at most {MAX_WAYS}: use fewer tests, or derive a fact and look for it",
+                    )
+            if rule.remedy and "violation" not in rule.kinds:
+                yield self.error(
+                    text_loc(rule, "remedy"),
+                    f"{where}: a remedy says what to do after a violation, and this rule has only a next step "
+                    "(whose message already says what to do)",
+                )
 
     def text_patterns(self) -> Iterator[Problem]:
         for name, items in self.pack.patterns.items():
@@ -127,29 +155,130 @@ class _Checker:
                 if why is not None:
                     yield self.error(
                         Location(self.pack.source, 1, 1, f"/patterns/{escape_segment(name)}"),
-                        f"pattern {name!r}: {item!r} {why}",
+                        f"pattern {name!r}: {as_written(item)} {why}",
                     )
 
     def derivation(self, d: Derivation) -> Iterator[Problem]:
-        found, scope = _collect(self.branch(d.when))
-        yield from found
-        if found:
-            return  # a broken condition: what its names mean is unknown
+        # A broken pattern still binds its name (see `branch`), so the fields set are checked too:
+        # every problem of the derivation at once, none caused by another.
+        scope = yield from self.branch(d.when)
         for k, v in d.set.items():
             yield from self.expression(v, scope, at(d.loc, f"/set/{escape_segment(k)}"), f"field {k!r} of {d.fact}")
 
-    def outcome(self, where: str, o: Outcome, branch: tuple[Pattern, ...]) -> Iterator[Problem]:
-        found, scope = _collect(self.branch(branch))
-        yield from found
-        if found:
-            return
+    def outcome(self, where: str, o: Outcome, branch: tuple[Pattern, ...]) -> Check[Scope]:
+        """Every problem of one alternative of an outcome (a bad `where` hides no bad placeholder);
+        returns the names the alternative binds."""
+        scope = yield from self.branch(branch)
         yield from self.expression(o.subject, scope, at(o.loc, "/subject"), f"{where}: subject")
         if o.person is not None:
             yield from self.expression(o.person, scope, at(o.loc, "/person"), f"{where}: person")
-        due = None if o.due is None else (yield from self.expression(o.due, scope, at(o.loc, "/due"), f"{where}: due"))
-        if o.kind == "next_step" and o.due is None:
+        if o.due is not None:
+            yield from self.expression(o.due, scope, at(o.loc, "/due"), f"{where}: due")
+        elif o.kind == "next_step":
             yield self.error(o.loc, f"{where}: a next step needs `due`")
-        yield from self.message(o.message, scope.with_due() if due is not None else scope, at(o.loc, "/message"), where)
+        # `due` names the due time even when its expression is broken: one mistake, one message.
+        names = scope.with_due() if o.due is not None else scope
+        yield from self.message(o.message, names, at(o.loc, "/message"), where)
+        return scope
+
+    def narrowing(self, where: str, n: Narrowing, scope: Scope, tip_kind: str = "") -> Iterator[Problem]:
+        """An `unless:` pattern: a fact to look for with the rule's names in scope; it binds none."""
+        for p in n.patterns:
+            if p.negated:
+                yield self.error(
+                    at(p.loc, "/none#key"),
+                    f"{where}: an `unless` pattern names a fact to look for (`fact: {p.fact}`); `none:` here "
+                    "would make the rule fire only when such a fact exists: write a new rule for that",
+                )
+                continue
+            if p.alias or p.nth:
+                yield self.error(
+                    at(p.loc, "/as#key" if p.alias else "/nth#key"),
+                    f"{where}: an `unless` pattern cannot have `{'as' if p.alias else 'nth'}`: each is tested on its "
+                    "own against the rule's match, using the rule's names (to combine several facts, derive a fact "
+                    "under `derive:` and look for it)",
+                )
+            if p.fact not in self.fields:
+                tip = suggest(p.fact, self.fields, otherwise=f" (known: {', '.join(sorted(self.fields))})")
+                yield self.error(at(p.loc, "/fact"), f"{where}: unknown fact type {p.fact!r}{tip}")
+                continue
+            yield from self.tests(p, scope)
+        own_names = [a for a in scope.names if a != ASOF and not a.startswith("_") and "__" not in a]
+        for own in n.own:
+            fact = scope.fact_of(own.alias)
+            if own.alias in scope.renamed:
+                yield self.error(
+                    at(own.loc, "/match"),
+                    f"{where}: {own.alias!r} counts several facts (`nth`); `match:` tests one match: "
+                    "look for the fact with a pattern instead",
+                )
+                continue
+            if fact is None or own.alias not in own_names:
+                tip = suggest(own.alias, own_names, otherwise="")
+                names = f" (the rule's names: {', '.join(own_names)})" if own_names else ""
+                yield self.error(
+                    at(own.loc, "/match"),
+                    f"{where}: {own.alias!r} is not one of the rule's matches{tip}{names}{tip_kind}",
+                )
+                continue
+            if fact not in self.fields:
+                continue  # an unknown fact type, reported at its pattern
+            if not own.where:
+                yield self.error(
+                    at(own.loc, "/match"),
+                    f"{where}: `match: {own.alias}` needs tests under `where:` (with none it would always hold, "
+                    "and the rule would never fire: to turn it off, write `enabled: false`)",
+                )
+            earlier = scope.names[: scope.names.index(own.alias)]
+            for w in own.where:
+                later = [
+                    r.alias for r in _refs_of(w) if scope.resolve(r.alias) not in earlier and r.alias in scope.visible()
+                ]
+                if later:
+                    yield self.error(
+                        at(own.loc, f"/where/{escape_segment(w.field)}"),
+                        f"{where}: `match: {own.alias}` tests {w.field} against {later[0]!r}, which the rule matches "
+                        f"{'as the same fact' if later[0] == own.alias else 'after it'}: a test can use only "
+                        f"earlier matches (the rule matches {', '.join(own_names)} in that order); write it from "
+                        f"the later match's side, e.g. `{{match: {later[0]}, where: {{...}}}}`",
+                    )
+                    continue
+                if w.op == "eq" and w.is_expr:
+                    yield self.error(
+                        at(own.loc, f"/where/{escape_segment(w.field)}"),
+                        f"{where}: `match: {own.alias}` tests {w.field} against a value, a list (`in:`), "
+                        f"`not:` or a time, but not for equality with another match's field ({w.value}); "
+                        "to narrow on that, derive a fact that says it and look for it",
+                    )
+            yield from self.tests(Pattern(fact, None, False, own.where, loc=own.loc), scope)
+
+    def texts(self, templates: Mapping[str, str], rule: Rule, where: str) -> Iterator[Problem]:
+        """A title or rationale may quote parameters (`{thank_you_within|duration}`), nothing else."""
+        for key in ("title", "rationale"):
+            text = templates.get(key, "")
+            if "{" not in text and "}" not in text:
+                continue
+            loc = text_loc(rule, key)
+            try:
+                parts = tpl.parse(text)
+            except tpl.TemplateError as exc:
+                yield self.error(loc, f"{where}: {key}: {exc}")
+                continue
+            for part in parts:
+                if isinstance(part, str):
+                    continue
+                if not isinstance(part.expr, ex.Name) or part.expr.name not in self.params:
+                    shown = tpl.show(part)
+                    name = part.expr.name if isinstance(part.expr, ex.Name) else ""
+                    tip = suggest(name, self.params, otherwise=f" (parameters: {', '.join(self.params)})")
+                    yield self.error(
+                        loc, f"{where}: {key}: {shown} is not a parameter; a {key} may quote parameters only{tip}"
+                    )
+                elif part.filter not in (None, "duration"):
+                    yield self.error(
+                        loc,
+                        f"{where}: {key}: {tpl.show(part)}: a {key} shows a parameter as it is or with `|duration`",
+                    )
 
     # -- one branch -------------------------------------------------------------------------------
 
@@ -159,6 +288,10 @@ class _Checker:
             if p.fact not in self.fields:
                 tip = suggest(p.fact, self.fields, otherwise=f" (known: {', '.join(sorted(self.fields))})")
                 yield self.error(at(p.loc, "/none" if p.negated else "/fact"), f"unknown fact type {p.fact!r}{tip}")
+                if not p.negated and not scope.uses(p.alias or f"_{index}"):
+                    # the name stays bound (to a type with no known fields) so that what uses it later
+                    # is not reported again as naming nothing
+                    scope = scope.bind(p.alias or f"_{index}", p.fact)
                 continue
             if p.negated and (p.alias or p.nth):
                 yield self.error(
@@ -245,9 +378,35 @@ class _Checker:
         return ex.fold(rename(parsed, scope))
 
     def _hint(self, exc: ex.ExprError, scope: Scope) -> str:
+        """A did-you-mean for an unknown name, from every name in scope: the parameters, the matches
+        (each alias alone and with its fields: `i.start`), the audit time `asof.at`, and `due`."""
         if exc.name is None:
             return ""
-        return suggest(exc.name, [*self.params, *scope.names], otherwise=f" (parameters: {', '.join(self.params)})")
+        if exc.name.lower() in _AUDIT_TIME_WORDS:
+            return "; did you mean 'asof.at' (the audit time)?"
+        fields: list[str] = []
+        visible = sorted(n for n in scope.visible() if not n.startswith("_") and "__" not in n)
+        for alias in visible:
+            fact = scope.fact_of(scope.resolve(alias))
+            if alias == ASOF:
+                fields.append("asof.at")
+            elif alias != "due" and fact is not None:
+                fields.extend(f"{alias}.{f}" for f in sorted(self.fields.get(fact, ())) if f != "ev")
+        aliases = [n for n in visible if n != ASOF]
+        # a bare field name (`start`) suggests the matches that have it (`i.start`)
+        owners: dict[str, list[str]] = {}
+        for full in fields:
+            owners.setdefault(full.split(".", 1)[1], []).append(full)
+        named = {*self.params, *aliases, *fields}
+        options = [*sorted(named), *(f for f in owners if f not in named)]
+        tip = suggest(
+            exc.name,
+            options,
+            show=lambda o: repr(o) if o in named else " or ".join(repr(x) for x in owners[o][:3]),
+        )
+        if tip:
+            return tip
+        return f" ({_names_in_scope(self.params, aliases)})"
 
     def references(self, e: ex.Expr, scope: Scope, loc: Location, what: str) -> Iterator[Problem]:
         """Each `alias.field` names an earlier match and one of its fields."""
@@ -262,6 +421,8 @@ class _Checker:
             yield self.error(loc, f"{what}: {e.alias!r} is not the name of an earlier match{tip}")
         fact = scope.fact_of(alias)
         known = self.fields.get(fact or "", set()) | ({"at", "n"} if fact == GATE else set())
+        if fact is not None and fact != GATE and fact not in self.fields:
+            return  # an unknown fact type, reported at its pattern: its fields are unknown too
         if e.field is not None and fact is not None and e.field not in known:
             alias_name = e.alias
             tip = suggest(
@@ -273,12 +434,14 @@ class _Checker:
             article = "an" if fact[:1].lower() in {"a", "e", "i", "o", "u"} else "a"
             yield self.error(loc, f"{what}: {e.alias} is {article} {fact}, which has no field {e.field!r}{tip}")
 
-    def message(self, text: str, names: Scope, loc: Location, where: str) -> Iterator[Problem]:
+    def message(
+        self, text: str, names: Scope, loc: Location, where: str, what: str = "message"
+    ) -> Iterator[Problem]:
         try:
             parts = tpl.parse(text)
         except tpl.TemplateError as exc:
             duration = _duration_hint(text)
-            yield self.error(loc, f"{where}: message: {duration}" if duration else f"{where}: message: {exc}")
+            yield self.error(loc, f"{where}: {what}: {duration}" if duration else f"{where}: {what}: {exc}")
             return
         for part in parts:
             if isinstance(part, str):
@@ -286,12 +449,12 @@ class _Checker:
             try:
                 resolved = ex.resolve(part.expr, self.params, names.visible())
             except ex.ExprError as exc:
-                yield self.error(loc, f"{where}: message placeholder refers to nothing: {exc}{self._hint(exc, names)}")
+                yield self.error(loc, f"{where}: {what} placeholder refers to nothing: {exc}{self._hint(exc, names)}")
                 continue
-            yield from self.references(resolved, names, loc, f"{where}: message")
+            yield from self.references(resolved, names, loc, f"{where}: {what}")
             mismatch = self._filter_mismatch(part, ex.fold(rename(resolved, names)), names)
             if mismatch:
-                yield self.error(loc, f"{where}: message: {mismatch}")
+                yield self.error(loc, f"{where}: {what}: {mismatch}")
 
     # -- what kind of value an expression gives (for message filters) ----------------------------
 
@@ -352,6 +515,31 @@ def rename(e: ex.Expr, scope: Scope) -> ex.Expr:
     if isinstance(e, ex.BinOp):
         return ex.BinOp(e.op, rename(e.left, scope), rename(e.right, scope))
     return e
+
+
+def _refs_of(w: Where) -> list[ex.Ref]:
+    """The `alias.field` references in a test's value (none when it does not parse)."""
+    if not w.is_expr:
+        return []
+    try:
+        return ex.refs(ex.parse(str(w.value)))
+    except ex.ExprError:
+        return []
+
+
+# Words for the audit time that are not its name: each suggests `asof.at`.
+_AUDIT_TIME_WORDS = frozenset(("now", "today", "asof", "as_of", "audit_time", "audit", "time", "current_time"))
+
+
+def _names_in_scope(params: Mapping[str, object], aliases: list[str]) -> str:
+    """The names an expression may use here, for a message about one it may not."""
+    parts = []
+    if params:
+        parts.append(f"parameters: {', '.join(params)}")
+    if aliases:
+        parts.append(f"matches: {', '.join(sorted(aliases))} (as alias.field)")
+    parts.append("the audit time: asof.at")
+    return "; ".join(parts)
 
 
 def _describe(e: ex.Expr, kind: str) -> str:

@@ -26,6 +26,7 @@ from . import expr as ex
 from . import template as tpl
 from .check import FLAG_FIELDS, compile_problems, problem, rename, stratify
 from .facts import FACT_FIELDS, GATE
+from .narrow import ways
 from .scope import ASOF, Scope
 
 __all__ = ["END", "FLAG_FIELDS", "SINK", "CompiledPack", "CompiledRule", "compile_pack", "rank_field"]
@@ -61,6 +62,7 @@ class CompiledRule:
     due: ex.Expr | None = None
     message: tuple[tpl.Part, ...] = ()
     aliases: tuple[str, ...] = ()  # the positive patterns' aliases, in order (evidence)
+    remedy: tuple[tpl.Part, ...] = ()  # what to do now, for a violation whose rule says
 
 
 @dataclass(frozen=True)
@@ -135,11 +137,12 @@ class _Generator:
         for rule in self.pack.active_rules:
             for outcome in rule.outcomes:
                 for b, branch in enumerate(outcome.branches):
-                    name = f"{rule.id}:{outcome.kind}:{b}"
-                    patterns, scope = self.branch(branch, final)
-                    ruleset[name] = {"all": patterns}
-                    locs[name] = (outcome.loc, f"rule {rule.id!r}")
-                    rules[name] = self.finding(name, final, rule, outcome, scope)
+                    for u, way in enumerate(ways(outcome)):
+                        name = f"{rule.id}:{outcome.kind}:{b}" + (f":unless{u}" if u else "")
+                        patterns, scope = self.branch(way.apply(branch), final)
+                        ruleset[name] = {"all": patterns}
+                        locs[name] = (outcome.loc, f"rule {rule.id!r}")
+                        rules[name] = self.finding(name, final, rule, outcome, scope)
         _add_sink_and_end(ruleset, final)
         partitions = self.partition(ruleset, locs)
         ranks = {fact: tuple(sorted(groups)) for fact, groups in sorted(self.ranks.items())}
@@ -169,6 +172,7 @@ class _Generator:
             due=due,
             message=self.message(outcome.message, scope.with_due() if due is not None else scope),
             aliases=_aliases(scope),
+            remedy=self.message(rule.remedy, scope) if rule.remedy and outcome.kind == "violation" else (),
         )
 
     def partition(

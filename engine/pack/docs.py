@@ -12,9 +12,10 @@ import re
 from collections.abc import Mapping, Sequence
 
 from ..audit.auditor import Auditor
-from .model import Example, Outcome, Pack, Param, Pattern, Rule, Where
+from .model import Example, Outcome, OwnTests, Pack, Param, Pattern, Rule, Where
 from .testing.plan import behaviour, plan
 from .testing.run import ExampleResult, run_example
+from .texts import fill
 
 KIND_WORDS = {"violation": "violation", "next_step": "next step"}
 OP_WORDS = {"after": "after", "before": "before", "at_or_after": "at or after", "at_or_before": "at or before"}
@@ -74,6 +75,10 @@ def condition_lines(pack: Pack, check: Outcome, indent: str = "") -> list[str]:
     if check.due:
         details.append(f"due: {_value(pack, check.due)}")
     lines.append(f"{indent}  ({'; '.join(details)})")
+    for narrowing in check.unless:
+        items = [_pattern_words(pack, x) for x in narrowing.patterns]
+        items += [f"{own.alias}'s {', '.join(_test_words(pack, w) for w in own.where)}" for own in narrowing.own]
+        lines.append(f"{indent}  unless ({narrowing.origin}) all of: {'; '.join(items)}")
     lines.append(f"{indent}  message: {check.message}")
     return lines
 
@@ -133,6 +138,21 @@ def _pattern_data(p: Pattern) -> dict[str, object]:
     if where:
         data["where"] = where
     return data
+
+
+def _names(check: Outcome) -> list[tuple[str, str]]:
+    """The names a check's condition binds, each with its fact type (every alternative's, once)."""
+    found: dict[str, str] = {}
+    for branch in check.branches:
+        for p in branch:
+            if p.alias and not p.negated:
+                found.setdefault(p.alias, p.fact)
+    return list(found.items())
+
+
+def _own_data(own: OwnTests) -> dict[str, object]:
+    where = _pattern_data(Pattern("", None, False, own.where)).get("where", {})
+    return {"match": own.alias, "where": where}
 
 
 class _Lines:
@@ -235,12 +255,19 @@ def _show_rule(out: _Lines, layers: Sequence[Pack], rule: Rule) -> None:
             out.add("        any:")
             for branch in check.branches:
                 out.add(f"          - {_flow([_pattern_data(x) for x in branch])}")
+        names = ", ".join(f"{alias} ({fact})" for alias, fact in _names(check))
+        out.add(f"      # names (for unless: and messages): {names}, asof.at (the audit time)")
+        for narrowing in check.unless:
+            items = [_pattern_data(x) for x in narrowing.patterns] + [_own_data(o) for o in narrowing.own]
+            out.add(f"      unless: {_flow(items)}", narrowing.origin)
         out.add(f"      subject: {_scalar(check.subject)}")
         if check.person:
             out.add(f"      person: {_scalar(check.person)}")
         if check.due:
             out.add(f"      due: {_scalar(check.due)}")
         out.add(f"      message: {_scalar(check.message)}", rule.origin.get("message", home))
+    if rule.remedy:
+        out.add(f"    remedy: {_scalar(rule.remedy)}", rule.origin.get("remedy", home))
     if rule.examples:
         out.add(f"    # examples: {len(rule.examples)}, written for {home}")
 
@@ -280,6 +307,8 @@ def _rule_markdown(p: Pack, rule: Rule, auditor: Auditor, usable: Sequence[Examp
     for check in rule.outcomes:
         lines += ["```text", *condition_lines(p, check), "```", ""]
     lines += ["### Why", "", rule.rationale, ""]
+    if rule.remedy:
+        lines += ["### What to do after a violation", "", fill(rule.remedy, dict(p.params), titled=False), ""]
     params = _params_of(p, rule)
     if params:
         lines += ["### Parameters", ""]
@@ -348,6 +377,8 @@ def explain_text(p: Pack, rule: Rule, ref: str) -> str:
     if not rule.enabled:
         lines.append("  disabled in this pack: it is not run")
     lines += [f"  {_kinds(rule)}", "", "Why:", *_wrap(rule.rationale, "  "), ""]
+    if rule.remedy:
+        lines += ["What to do after a violation:", *_wrap(fill(rule.remedy, dict(p.params), titled=False), "  "), ""]
     params = _params_of(p, rule)
     if params:
         lines.append("Parameters:")
@@ -357,8 +388,13 @@ def explain_text(p: Pack, rule: Rule, ref: str) -> str:
     for check in rule.outcomes:
         lines += condition_lines(p, check)
         lines.append("")
-    count = len(rule.examples)
-    lines.append(f"Examples: {count} in the pack; run them with `followup pack test {ref}`.")
+    tests = [
+        t for t in p.tests if t.rule == rule.id or any(w.get("rule") == rule.id for w in (*t.expect, *t.expect_not))
+    ]
+    where = f"{len(rule.examples)} in the pack"
+    if tests:
+        where += f", {len(tests)} in {', '.join(dict.fromkeys(t.loc.source for t in tests))}"
+    lines.append(f"Examples: {where}; run them with `followup pack test {ref}`.")
     return "\n".join(lines)
 
 

@@ -29,6 +29,7 @@ from .model import Example, Pack
 from .overlay import overlay_pack
 from .parse import Parser
 from .schema import prune_invalid, schema_problems
+from .texts import with_texts
 
 if TYPE_CHECKING:
     from ..compile.compiler import CompiledPack
@@ -278,11 +279,11 @@ class _Loader:
                 return None
             path, source = found, _base_source(source, str(base_ref))
         # Apply the overlays base first; each layer's problems go to its own file.
-        pack = dataclasses.replace(files[-1].own, tests=files[-1].tests)
+        pack = with_texts(dataclasses.replace(files[-1].own, tests=files[-1].tests))
         self.layers.append(pack)
         for layer in reversed(files[:-1]):
             merged = overlay_pack(layer.parser, pack, layer.own, layer.data)
-            pack = dataclasses.replace(merged, tests=pack.tests + layer.tests)
+            pack = with_texts(dataclasses.replace(merged, tests=pack.tests + layer.tests))
             self.layers.append(pack)
         return pack
 

@@ -53,6 +53,31 @@ class Pattern:
 
 
 @dataclass(frozen=True)
+class OwnTests:
+    """``{match: s, where: {...}}`` in an ``unless:``: tests on one of the rule's own matches."""
+
+    alias: str
+    where: tuple[Where, ...]
+    loc: Location = Location("", 0, 0)
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """An overlay's ``unless:``: when all of it holds too, the finding is suppressed.
+
+    ``patterns`` are facts to look for and ``own`` tests on the rule's own matches; both may name
+    the rule's aliases, and none binds a name, so each item is decided on its own against the
+    rule's match: a pattern compiles to an absence test (like ``none:``), and the opposite of an
+    own test joins the pattern that binds its alias.
+    """
+
+    patterns: tuple[Pattern, ...]
+    own: tuple[OwnTests, ...] = ()
+    origin: str = ""  # the pack that wrote it
+    loc: Location = Location("", 0, 0)
+
+
+@dataclass(frozen=True)
 class Outcome:
     """One outcome of a rule (a violation or a next step) and the conditions that produce it."""
 
@@ -63,6 +88,7 @@ class Outcome:
     due: str | None
     message: str
     loc: Location = Location("", 0, 0)
+    unless: tuple[Narrowing, ...] = ()  # overlays' narrowings: any one that matches suppresses
 
 
 @dataclass(frozen=True)
@@ -88,6 +114,12 @@ class Rule:
     loc: Location = Location("", 0, 0)
     # Where each of the rule's values came from (pack name per key), for `pack show`.
     origin: Mapping[str, str] = field(default_factory=dict)
+    # What to do now after a violation: a template like a message (see `templates`).
+    remedy: str = ""
+    # The title, rationale and remedy as written (they may quote parameters, `{thank_you_within|duration}`);
+    # `title` and `rationale` above are these with the pack's parameter values filled in.
+    templates: Mapping[str, str] = field(default_factory=dict)
+    text_locs: Mapping[str, Location] = field(default_factory=dict)  # where each of `templates` is written
 
     @property
     def kinds(self) -> tuple[Kind, ...]:

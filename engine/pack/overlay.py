@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..diagnostics import escape_segment, suggest
-from .model import Outcome, Pack, Param, Pattern, Rule
+from .model import Narrowing, Outcome, OwnTests, Pack, Param, Pattern, Rule, Where
 from .parse import DURATION_HINT, Parser
 
-OVERRIDABLE = ("enabled", "severity", "message", "title")
+OVERRIDABLE = ("enabled", "severity", "message", "title", "remedy", "unless")
 
 
 def overlay_pack(parser: Parser, base: Pack, own: Pack, data: Mapping[str, Any]) -> Pack:
@@ -82,7 +82,9 @@ class _Overlay:
             if rule.id in base_ids:
                 self.parser.error(
                     f"{rule.loc.pointer}/id",
-                    f"rule {rule.id!r} already exists in {base.name!r}; change it under `overrides` instead",
+                    f"rule {rule.id!r} already exists in {base.name!r}; change it under `overrides` instead: "
+                    f"`enabled`, `severity`, `title`, `message`, `remedy`, or narrow its condition with "
+                    f"`unless: [PATTERN, ...]` (its findings are then suppressed whenever those patterns also match)",
                 )
             elif rule.id not in rules:  # a second rule of the same id in this file is reported already
                 rules[rule.id] = rule
@@ -109,10 +111,18 @@ class _Overlay:
     def override(self, rule: Rule, changes: Mapping[str, Any], pointer: str, origin: str) -> Rule:
         origin_map = dict(rule.origin)
         updates: dict[str, Any] = {}
+        templates = dict(rule.templates)
+        text_locs = dict(rule.text_locs)
         for key, value in changes.items():
             origin_map[key] = origin
             if key == "message":
                 updates["outcomes"] = self.override_messages(rule, value, f"{pointer}/message")
+            elif key == "unless":
+                outcomes = updates.get("outcomes", rule.outcomes)
+                updates["outcomes"] = self.narrow(rule, outcomes, value, f"{pointer}/unless", origin)
+            elif key in ("title", "remedy"):
+                updates[key] = templates[key] = " ".join(str(value).split()) if key == "remedy" else str(value)
+                text_locs[key] = self.parser.loc(f"{pointer}/{key}")
             elif key in OVERRIDABLE:
                 updates[key] = value
         return dataclasses.replace(
@@ -122,7 +132,52 @@ class _Overlay:
             outcomes=updates.get("outcomes", rule.outcomes),
             enabled=bool(updates.get("enabled", rule.enabled)),
             origin=origin_map,
+            remedy=updates.get("remedy", rule.remedy),
+            templates=templates,
+            text_locs=text_locs,
         )
+
+    def narrow(
+        self, rule: Rule, outcomes: tuple[Outcome, ...], value: object, pointer: str, origin: str
+    ) -> tuple[Outcome, ...]:
+        """``outcomes`` with this overlay's ``unless:`` added: a list narrows every kind of the rule,
+        ``{violation: [...], next_step: [...]}`` each kind named."""
+        per_kind: dict[str, Narrowing] = {}
+        if isinstance(value, list):
+            per_kind = dict.fromkeys(rule.kinds, self.narrowing(rule, value, pointer, origin))
+        else:
+            assert isinstance(value, Mapping)  # the schema allows a list or a mapping of kinds
+            for kind, items in value.items():
+                where = f"{pointer}/{escape_segment(str(kind))}"
+                if kind not in rule.kinds:
+                    self.parser.error(
+                        where, f"rule {rule.id!r} has no {kind} (it has: {', '.join(rule.kinds)})", key=True
+                    )
+                    continue
+                per_kind[str(kind)] = self.narrowing(rule, items, where, origin)
+        return tuple(
+            dataclasses.replace(c, unless=(*c.unless, per_kind[c.kind])) if c.kind in per_kind else c
+            for c in outcomes
+        )
+
+    def narrowing(self, rule: Rule, items: list[Mapping[str, Any]], pointer: str, origin: str) -> Narrowing:
+        """One ``unless:`` list: patterns (facts to look for) and tests on the rule's own matches."""
+        patterns: list[Pattern] = []
+        own: list[OwnTests] = []
+        types = {p.alias: p.fact for c in rule.outcomes for b in c.branches for p in b if p.alias and not p.negated}
+        for i, item in enumerate(items):
+            where = f"{pointer}/{i}"
+            if "match" not in item:
+                patterns.append(self.parser.pattern(item, where))
+                continue
+            alias = str(item["match"])
+            tests: list[Where] = []
+            for fname, spec in (item.get("where") or {}).items():
+                if alias in types:  # literal values the history never has, as in any pattern
+                    self.parser.check_values(types[alias], str(fname), spec, f"{where}/where/{escape_segment(fname)}")
+                tests.extend(self.parser.where(str(fname), spec))
+            own.append(OwnTests(alias, tuple(tests), self.parser.loc(where)))
+        return Narrowing(tuple(patterns), tuple(own), origin, self.parser.loc(pointer))
 
     def override_messages(self, rule: Rule, value: object, pointer: str) -> tuple[Outcome, ...]:
         """New message templates; the checks they change point at the override (so that a bad
@@ -191,6 +246,13 @@ def rule_param_names(rule: Rule) -> set[str]:
             if text:
                 names |= expression_names(text)
         for m in re.finditer(r"\{([^{}|]*)", check.message):
+            names |= expression_names(m.group(1))
+        for narrowing in check.unless:
+            names |= _pattern_names(narrowing.patterns)
+            for own in narrowing.own:
+                names |= {n for w in own.where if w.is_expr for n in expression_names(str(w.value))}
+    for text in rule.templates.values():
+        for m in re.finditer(r"\{([^{}|]*)", text):
             names |= expression_names(m.group(1))
     return names
 

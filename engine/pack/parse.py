@@ -20,7 +20,7 @@ from ..compile.facts import CONTENT_FLAGS, FACT_FIELDS
 from ..diagnostics import Problem, escape_segment, locate, suggest
 from ..model import Kind
 from .model import COMPARISONS, Comparison, Derivation, Example, Location, Outcome, Pack, Param, Pattern, Rule, Where
-from .textpattern import pattern_problem
+from .textpattern import as_written, pattern_problem
 
 DURATION_HINT = "write e.g. 90m, 24h, 7d or 2w"
 _UNIT_WORDS = {
@@ -122,7 +122,7 @@ class Parser:
             for i, item in enumerate(items):
                 why = pattern_problem(item)
                 if why is not None:
-                    self.error(f"{pointer}/{i}", f"pattern {name!r}: {item!r} {why}")
+                    self.error(f"{pointer}/{i}", f"pattern {name!r}: {as_written(item)} {why}")
         return {k: tuple(v) for k, v in data.items()}
 
     def duplicates(self, rules: tuple[Rule, ...]) -> None:
@@ -185,17 +185,23 @@ class Parser:
             for i, e in enumerate(data.get("examples") or [])
             if e is not None
         )
-        keys = ("id", "title", "rationale", "severity", "violation", "next_step", "enabled", "examples")
+        keys = ("id", "title", "rationale", "severity", "violation", "next_step", "enabled", "examples", "remedy")
+        title = str(data["title"])
+        rationale = " ".join(str(data["rationale"]).split())
+        remedy = " ".join(str(data.get("remedy") or "").split())
         return Rule(
             id=str(data["id"]),
-            title=str(data["title"]),
-            rationale=" ".join(str(data["rationale"]).split()),
+            title=title,
+            rationale=rationale,
             severity=data["severity"],
             outcomes=tuple(checks),
             examples=examples,
             enabled=bool(data.get("enabled", True)),
             loc=self.loc(pointer),
             origin={k: origin for k in keys if k in data or k == "enabled"},
+            remedy=remedy,
+            templates={"title": title, "rationale": rationale, "remedy": remedy},
+            text_locs={k: self.loc(f"{pointer}/{k}") for k in ("title", "rationale", "remedy") if k in data},
         )
 
     def check(self, kind: Kind, data: Mapping[str, Any], pointer: str) -> Outcome:

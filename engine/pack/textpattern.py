@@ -36,7 +36,7 @@ from typing import Protocol
 
 import re2  # type: ignore[import-untyped]
 
-from ..diagnostics import FollowupError
+from ..diagnostics import FollowupError, escape_controls
 
 WORD = r"[\pL\pN_]"
 NOT_WORD = r"[^\pL\pN_]"
@@ -187,6 +187,13 @@ def compile_patterns(items: Iterable[str]) -> Matcher:
 @functools.lru_cache(maxsize=2048)
 def _program(pattern: str) -> _Regexp:
     return _compile(translate(pattern))
+
+
+def as_written(pattern: str) -> str:
+    r"""A pattern quoted as the pack writes it: '\bthank' shows as '\bthank', never with the
+    backslash doubled as a Python repr would (only characters that cannot be printed are escaped)."""
+    quote = "'" if "'" not in pattern else '"' if '"' not in pattern else "`"
+    return quote + escape_controls(pattern) + quote
 
 
 def pattern_problem(pattern: str) -> str | None:

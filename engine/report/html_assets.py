@@ -100,6 +100,7 @@ svg.timeline .next-step text{font-size:12px;fill:var(--step);font-weight:700}
 .finding .head{display:flex;flex-wrap:wrap;gap:4px 8px;align-items:center}
 .finding .title{font-weight:600}
 .finding .message{margin:4px 0 0}
+.finding .remedy{margin:4px 0 0}
 .finding .where{margin:4px 0 0;color:var(--ink3);font-size:13px}
 .finding .due{font-weight:600}
 .finding .waiver{margin:6px 0 0;font-size:13px;color:var(--ink2)}

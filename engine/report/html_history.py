@@ -360,6 +360,7 @@ class HistorySection:
         if self.violations:
             out.append(f"<h3>Violations ({len(self.violations)})</h3><ol>")
             for f in self.violations:
+                remedy = f'<p class="remedy"><b>What to do:</b> {esc(f.remedy)}</p>' if f.remedy else ""
                 waived = ""
                 if f.waived:
                     waived = (f'<p class="waiver"><span class="chip chip-muted">Waived</span> by '
@@ -369,7 +370,7 @@ class HistorySection:
                     f'data-filter="{f.severity}">'
                     f'<div class="head"><span class="chip chip-{f.severity}">{SEVERITY_LABEL[f.severity]}</span>'
                     f'<span class="title">{esc(self._rule_title(f))}</span></div>'
-                    f'<p class="message">{esc(f.message)}</p><p class="where">{self._where(f)}</p>{waived}</li>'
+                    f'<p class="message">{esc(f.message)}</p>{remedy}<p class="where">{self._where(f)}</p>{waived}</li>'
                 )
             out.append("</ol>")
         if self.steps:

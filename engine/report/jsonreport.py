@@ -21,6 +21,8 @@ def finding_dict(f: Finding) -> dict[str, object]:
         "due": f.due.isoformat() if f.due else None,
         "message": f.message,
     }
+    if f.remedy:
+        out["remedy"] = f.remedy
     if f.waived is not None:
         out["waived"] = {"reason": f.waived.reason, "approved_by": f.waived.approved_by, "expires": f.waived.expires}
     return out

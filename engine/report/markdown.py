@@ -117,6 +117,8 @@ class Formatter:
 
     def _violation_row(self, result: HistoryResult, f: Finding) -> str:
         message = cell(f.message)
+        if f.remedy:
+            message += "<br>" + cell(f"What to do: {f.remedy}")
         if f.waived is not None:
             w = f.waived
             icon = "🔕"

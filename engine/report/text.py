@@ -72,6 +72,8 @@ class Formatter:
             f"    {MARKS[f.severity]} {f.severity:<7} {f.rule} on {f.subject}{who}{waived}", fg=COLORS[f.severity]
         )
         self._echo(f"      {f.message}")
+        if f.remedy:
+            self._echo(f"      What to do: {f.remedy}")
         if f.waived:
             self._echo(f"      waived by {f.waived.approved_by} until {f.waived.expires}: {f.waived.reason}")
 

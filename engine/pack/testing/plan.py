@@ -68,6 +68,7 @@ class Behaviour:
     severity: str
     messages: tuple[str, ...]
     conditions: tuple[object, ...]
+    narrowings: tuple[object, ...]
     params: Mapping[str, str]
     derivations: tuple[object, ...]
     patterns: Mapping[str, tuple[str, ...]]
@@ -81,6 +82,7 @@ def behaviour(pack: Pack, rule_id: str) -> Behaviour | None:
     derivations = [d for d in pack.derivations if d.fact in facts]
     names = set(rule_param_names(rule))
     patterns: list[Pattern] = [p for c in rule.outcomes for b in c.branches for p in b]
+    patterns += [p for c in rule.outcomes for n in c.unless for p in n.patterns]
     for d in derivations:
         patterns.extend(d.when)
         for text in d.set.values():
@@ -101,6 +103,7 @@ def behaviour(pack: Pack, rule_id: str) -> Behaviour | None:
         severity=rule.severity,
         messages=tuple(c.message for c in rule.outcomes),
         conditions=tuple((c.kind, c.branches, c.subject, c.person, c.due) for c in rule.outcomes),
+        narrowings=tuple((c.kind, tuple((n.patterns, n.own) for n in c.unless)) for c in rule.outcomes),
         params={n: str(pack.params[n].value) for n in sorted(names) if n in pack.params},
         derivations=tuple((d.fact, d.when, tuple(sorted(d.set.items()))) for d in derivations),
         patterns={n: pack.patterns.get(n, ()) for n in sorted(text_patterns)},
@@ -110,6 +113,7 @@ def behaviour(pack: Pack, rule_id: str) -> Behaviour | None:
 def facts_used(pack: Pack, rule: Rule) -> set[str]:
     """Fact types a rule matches, directly or through the derived facts it matches."""
     todo = [p.fact for c in rule.outcomes for b in c.branches for p in b]
+    todo += [p.fact for c in rule.outcomes for n in c.unless for p in n.patterns]
     seen: set[str] = set()
     while todo:
         fact = todo.pop()
@@ -130,6 +134,8 @@ def _compare(before: Behaviour, after: Behaviour) -> list[str]:
         out.append("message changed")
     if before.conditions != after.conditions:
         out.append("condition changed")
+    if before.narrowings != after.narrowings:
+        out.append("narrowed with unless")
     out.extend(f"{n} {before.params.get(n)} -> {v}" for n, v in after.params.items() if before.params.get(n) != v)
     if before.derivations != after.derivations:
         out.append("derived facts changed")

@@ -10,6 +10,7 @@ skipped with the reason, and the rule's coverage must come from the overlay's ow
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +22,7 @@ from ...diagnostics import InputError, Positions, suggest
 from ...history.read import parse_history
 from ...model import Finding
 from ..examples import example_history, example_positions, parse_example_time
-from ..model import Example, Pack
+from ..model import Example, Outcome, Pack
 from .plan import Case, plan
 
 Status = Literal["pass", "fail", "skip"]
@@ -224,9 +225,67 @@ def run_tests(
             continue
         result = run_example(auditor, pack, case.example, (positions or {}).get(case.example.loc.source))
         results.append(CaseResult(case, "pass" if result.passed else "fail", result))
-    covered = frozenset(rk for r in results if r.result is not None and r.status == "pass" for rk in r.result.covered)
-    targets = tuple((r.id, c.kind) for r in pack.active_rules for c in r.outcomes)
-    return PackRun(pack, tuple(results), Coverage(targets, covered))
+    covered = {rk for r in results if r.result is not None and r.status == "pass" for rk in r.result.covered}
+    targets: list[RuleKind] = [(r.id, c.kind) for r in pack.active_rules for c in r.outcomes]
+    passed = [r.result for r in results if r.result is not None and r.status == "pass"]
+    for rule_id, kind, index in narrowings(pack):
+        target = (rule_id, narrowing_target(kind, index))
+        targets.append(target)
+        if _narrowing_shown(pack, (rule_id, kind, index), passed, positions or {}):
+            covered.add(target)
+    return PackRun(pack, tuple(results), Coverage(tuple(targets), frozenset(covered)))
+
+
+# -- narrowings: covered when a test shows one suppressing a finding -------------------------------
+
+
+def narrowings(pack: Pack) -> list[tuple[str, str, int]]:
+    """(rule, kind, index) of each narrowing (`unless:`) of the pack's enabled rules."""
+    return [(r.id, c.kind, i) for r in pack.active_rules for c in r.outcomes for i in range(len(c.unless))]
+
+
+def narrowing_target(kind: str, index: int) -> str:
+    """The coverage target of a narrowing, beside the rule's kinds: ``violation unless #1``."""
+    return f"{kind} unless #{index + 1}"
+
+
+def _without(pack: Pack, rule_id: str, kind: str, index: int) -> Pack:
+    """``pack`` with one narrowing of one rule taken out."""
+
+    def outcome(c: Outcome) -> Outcome:
+        return dataclasses.replace(c, unless=c.unless[:index] + c.unless[index + 1 :]) if c.kind == kind else c
+
+    rules = tuple(
+        dataclasses.replace(r, outcomes=tuple(outcome(c) for c in r.outcomes)) if r.id == rule_id else r
+        for r in pack.rules
+    )
+    return dataclasses.replace(pack, rules=rules)
+
+
+def _narrowing_shown(
+    pack: Pack, narrowing: tuple[str, str, int], passed: Sequence[ExampleResult], positions: Mapping[str, Positions]
+) -> bool:
+    """Whether a passing test's `expect_not` of the rule holds only thanks to the narrowing: run
+    without it, the test would report the finding it says must not appear."""
+    rule_id, kind, index = narrowing
+    wanted = [
+        r
+        for r in passed
+        if any(w.get("rule") == rule_id and w.get("kind", kind) == kind for w in r.example.expect_not)
+    ]
+    if not wanted:
+        return False
+    variant = _without(pack, rule_id, kind, index)
+    auditor = Auditor.for_pack(variant)
+    for r in wanted:
+        rerun = run_example(auditor, variant, r.example, positions.get(r.example.loc.source))
+        tz = str(example_history(pack, r.example).get("timezone") or "UTC")
+        for want in r.example.expect_not:
+            if want.get("rule") == rule_id and any(
+                f.rule == rule_id and f.kind == kind and matches(f, want, tz) for f in rerun.findings
+            ):
+                return True
+    return False
 
 
 # -- time windows at their boundaries -------------------------------------------------------------
