@@ -127,7 +127,8 @@ def _check_window(pack: Pack, auditor: Auditor, window: Window, result: ExampleR
     compiled = auditor.compiled.rules.get(name)
     if compiled is None:
         return None
-    firings = [f for f in auditor.backend.run(history_facts(history, auditor.patterns), epoch(as_of)) if f.rule == name]
+    facts = history_facts(history, auditor.patterns, calendar=auditor.compiled.calendar)
+    firings = [f for f in auditor.backend.run(facts, epoch(as_of)) if f.rule == name]
     params = {n: p.seconds for n, p in pack.params.items()}
     for firing in firings:
         subject = str(ex.evaluate(compiled.subject, firing.bindings)) if compiled.subject else ""
