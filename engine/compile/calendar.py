@@ -71,7 +71,7 @@ def business_field(name: str, days: int) -> str:
     return f"{name}.after_{days}{_BUSINESS}" if days > 0 else f"{name}.before_{-days}{_BUSINESS}"
 
 
-def _business_days(part: str) -> int | None:
+def business_days_of(part: str) -> int | None:
     """``after_5bd`` -> 5, ``before_2bd`` -> -2; None for any other part."""
     for prefix, sign in (("after_", 1), ("before_", -1)):
         if part.startswith(prefix) and part.endswith(_BUSINESS) and part[len(prefix) : -2].isdigit():
@@ -135,7 +135,7 @@ def calendar_value(value: float, part: str, tz: ZoneInfo, work: WorkCalendar) ->
     if part == "time":
         fraction = value - int(value)
         return _number(moment.hour * 3600 + moment.minute * 60 + moment.second + fraction)
-    days = _business_days(part)
+    days = business_days_of(part)
     if days is None:
         raise ValueError(f"unknown calendar part {part!r}")
     day = work.shift(moment.date(), days)
@@ -296,7 +296,7 @@ def part_of(name: str) -> str | None:
     part = split_field(name)[1]
     if part is None:
         return None
-    return "bd" if _business_days(part) is not None else part
+    return "bd" if business_days_of(part) is not None else part
 
 
 def timed_fields(derivations: Iterable[Derivation]) -> dict[str, set[str]]:
