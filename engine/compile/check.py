@@ -350,10 +350,27 @@ class _Checker:
             except ex.ExprError as exc:
                 yield self.error(loc, f"{where}: message placeholder refers to nothing: {exc}{self._hint(exc, names)}")
                 continue
-            yield from self.references(resolved, names, loc, f"{where}: message")
+            found = list(self.references(resolved, names, loc, f"{where}: message"))
+            yield from found
+            if not found:
+                yield from self.message_business_days(ex.fold(rename(resolved, names)), names, loc, where)
             mismatch = self._filter_mismatch(part, ex.fold(rename(resolved, names)), names)
             if mismatch:
                 yield self.error(loc, f"{where}: message: {mismatch}")
+
+    def message_business_days(self, value: ex.Expr, names: Scope, loc: Location, where: str) -> Iterator[Problem]:
+        """Business days in a placeholder: a parameter alone shows as such, else they move a time."""
+        if isinstance(value, ex.BDays):
+            return
+        try:
+            moved = cal.apply_business_days(value, ASOF)
+        except ex.ExprError as exc:
+            yield self.error(loc, f"{where}: message: {exc}")
+            return
+        for ref in cal.calendar_refs(moved):
+            if cal.part_of(ref.field or "") == "bd":
+                base = cal.split_field(ref.field or "")[0]
+                yield from self.moved_field(names.fact_of(ref.alias) or "", base, loc, f"{where}: message", ref.alias)
 
     # -- what kind of value an expression gives (for message filters) ----------------------------
 

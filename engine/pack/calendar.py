@@ -12,7 +12,7 @@ calendar:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date
 
 from ..diagnostics import suggest
@@ -29,6 +29,44 @@ def supported() -> Mapping[str, tuple[str, ...]]:
     return {code: tuple(subs) for code, subs in holidays.list_supported_countries().items()}
 
 
+@functools.lru_cache(maxsize=1)
+def _country_words() -> Mapping[str, str]:
+    """Folded country names and three-letter codes -> the code ``holidays`` wants (``germany``, ``deu``
+    -> ``DE``), for a did-you-mean; empty if this version of the library keeps its registry elsewhere."""
+    try:
+        from holidays.registry import COUNTRIES
+    except ImportError:
+        return {}
+    out: dict[str, str] = {}
+    for module, names in COUNTRIES.items():
+        if len(names) >= 3 and all(isinstance(n, str) for n in names[:3]):
+            class_name, code, alpha3 = names[:3]
+            for word in (module.replace("_", " "), class_name, alpha3):
+                out[word.casefold()] = code
+    return out
+
+
+def _subdivision_words(country: str) -> Mapping[str, str]:
+    """Folded subdivision names -> codes (``berlin`` -> ``BE``), as the library names them."""
+    import holidays
+
+    try:
+        aliases = getattr(holidays.country_holidays(country), "subdivisions_aliases", {})
+    except (NotImplementedError, KeyError, ValueError):
+        return {}
+    return {str(name).casefold(): str(code) for name, code in dict(aliases).items()}
+
+
+def _did_you_mean(word: str, codes: Collection[str], names: Mapping[str, str], otherwise: str) -> str:
+    """A code for a code in the wrong case, a name or a three-letter code; else the nearest code."""
+    if word.upper() in codes:
+        return f"; did you mean {word.upper()!r}?"
+    code = names.get(word.casefold())
+    if code is not None:
+        return f"; did you mean {code!r}?"
+    return suggest(word, codes, otherwise=otherwise)
+
+
 def read_calendar(raw: object, origin: str, report: Report) -> CalendarSpec | None:
     """The calendar of a schema-valid ``calendar:`` mapping (None when absent); problems reported."""
     if not isinstance(raw, Mapping):
@@ -39,20 +77,14 @@ def read_calendar(raw: object, origin: str, report: Report) -> CalendarSpec | No
         country = str(country)
         known = supported()
         if country not in known:
-            upper = country.upper()
-            tip = f"; did you mean {upper!r}?" if upper in known else suggest(country, known)
-            report(
-                "/calendar/country",
-                f"unknown country code {country!r} for public holidays{tip} (ISO 3166, e.g. DE, FR, US)",
-            )
+            tip = _did_you_mean(country, known, _country_words(), " (ISO 3166, e.g. DE, FR, US)")
+            report("/calendar/country", f"unknown country code {country!r} for public holidays{tip}")
             country = None
         elif subdivision is not None and str(subdivision) not in known[country]:
             subs = known[country]
             listed = f" ({country} has: {', '.join(subs)})" if subs else f" ({country} has none)"
-            report(
-                "/calendar/subdivision",
-                f"unknown subdivision {subdivision!r} of {country}{suggest(str(subdivision), subs, otherwise=listed)}",
-            )
+            tip = _did_you_mean(str(subdivision), subs, _subdivision_words(country), listed)
+            report("/calendar/subdivision", f"unknown subdivision {subdivision!r} of {country}{tip}")
             subdivision = None
     elif subdivision is not None:
         report("/calendar/subdivision", "a subdivision needs the `country` it belongs to")
