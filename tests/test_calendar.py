@@ -252,6 +252,7 @@ def test_a_valid_calendar_rule(tmp_path: Path) -> None:
         (rule("{fact: check_in, as: c}", "{c.at + 2h + 60 - 5bd|time}"), ""),
         (rule("{fact: check_in, as: c}", "{5bd + c.at|time}"), "5bd must follow the time it moves"),
         (rule("{fact: check_in, as: c}", "{asof.at + 1bd|time}"), "business days cannot move asof.at, the audit time"),
+        (rule("{fact: check_in, as: c}", "{asof.at.weekday}"), "asof.at.weekday: the audit time has no local calendar"),
         (
             rule(
                 "{fact: late, as: c}",

@@ -324,6 +324,13 @@ class _Checker:
             yield self.error(loc, f"{what}: {e.alias!r} is not the name of an earlier match{tip}")
         fact = scope.fact_of(alias)
         known = self.fields.get(fact or "", set()) | ({"at", "n"} if fact == GATE else set())
+        if fact == GATE and e.field is not None and cal.part_of(e.field) is not None:
+            yield self.error(
+                loc,
+                f"{what}: {e.alias}.{e.field}: the audit time has no local calendar parts; test the times of"
+                " the history's events (e.g. c.at.weekday)",
+            )
+            return
         if e.field is not None and fact is not None and e.field not in known:
             alias_name = e.alias
             tip = suggest(
