@@ -85,7 +85,7 @@ class WorkCalendar:
     library lazily (a year at a time, as it expands), and kept for the calendar's lifetime."""
 
     spec: CalendarSpec = field(default_factory=CalendarSpec)
-    _cache: MutableMapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _cache: MutableMapping[object, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def _holidays(self) -> Any:
         if "h" not in self._cache:
@@ -106,15 +106,21 @@ class WorkCalendar:
     def shift(self, day: date, days: int) -> date:
         """The ``days``-th business day after ``day`` (before it when negative); ``day`` itself is
         not counted, whether or not it is a business day."""
+        key = (day, days)
+        known = self._cache.get(key)
+        if known is not None:  # a history's times fall on few days: each is counted once
+            return known  # type: ignore[no-any-return]
         step = timedelta(days=1 if days > 0 else -1)
         left = abs(days)
         if len(self.spec.weekend) >= 7:
             raise ValueError("a calendar whose every day is a weekend has no business days")
+        moved = day
         while left:
-            day += step
-            if self.is_business_day(day):
+            moved += step
+            if self.is_business_day(moved):
                 left -= 1
-        return day
+        self._cache[key] = moved
+        return moved
 
 
 def _number(value: float) -> int | float:
