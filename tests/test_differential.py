@@ -56,6 +56,85 @@ version: "1.0.0"
 extends: interview-follow-up
 params: {thank_you_within: 12h, check_in_after: 5d, max_check_ins: 2, note_within: 1d}
 """
+# Every construct of the local calendar and business days (docs/pack-language.md): calendar parts
+# of prepared times, of ordering fields and of derived copies (in `in:`, `not:`, comparisons with
+# durations, joins between two facts' dates, messages), business days in parameters, dues,
+# messages, and comparisons on either side (moved onto the compared field or kept on the other).
+# The generated histories span US daylight saving's end, two of the extra dates and Veterans Day.
+CALENDAR_OVERLAY = """\
+pack: calendar-differential
+version: "1.0.0"
+extends: interview-follow-up
+calendar: {country: US, subdivision: NY, extra_holidays: [2026-11-05, 2026-11-10]}
+params: {check_in_after: 3bd, thank_you_within: 1bd, note_within: 2bd}
+derive:
+  - fact: late_hour
+    description: A time copied from an email, through a derived fact.
+    when:
+      - {fact: email, as: e, where: {direction: sent}}
+    set: {email: e.key, at: e.at}
+rules:
+  - id: weekend-check-in
+    title: t
+    severity: warning
+    rationale: r
+    violation:
+      when:
+        - {fact: check_in, as: c, where: {at.weekday: {in: [sat, sun]}}}
+      subject: c.event
+      message: "{c.at.weekday} {c.at.date} {c.at.time|duration} {c.at|time}"
+  - id: night-email
+    title: t
+    severity: info
+    rationale: r
+    violation:
+      when:
+        any:
+          - [{fact: late_hour, as: e, where: {at.time: {at_or_after: 22h}}}]
+          - [{fact: late_hour, as: e, where: {at.time: {before: 7h}, at.weekday: {not: mon}}}]
+      subject: e.email
+      message: "{e.at.time|duration}"
+  - id: same-day-thanks
+    title: t
+    severity: info
+    rationale: r
+    violation:
+      when:
+        - {fact: interview, as: i}
+        - {fact: thank_you, as: t, where: {interview: i.key, at.date: i.start.date}}
+      subject: t.email
+      message: "{i.start.date} {t.at.weekday}"
+  - id: ordering-calendar
+    title: t
+    severity: info
+    rationale: r
+    violation:
+      when:
+        any:
+          - [{fact: to, as: r, where: {previous_at.weekday: {in: [fri, sat]}}}]
+          - [{fact: social, as: r, where: {interview_at.date: {exists: true}, at.weekday: {not: sun}}}]
+          - [{fact: last_heard, as: r, where: {at.weekday: {in: [mon, tue, wed]}}}]
+      subject: r.ev
+      message: "{r.at|time}"
+  - id: business-deadline
+    title: t
+    severity: info
+    rationale: r
+    violation:
+      when:
+        - {fact: interview, as: i, where: {start: {before: asof.at - 2bd}}}
+        - {fact: met, as: m, where: {interview: i.key, at: {at_or_after: i.at - 1bd + 1h}}}
+        - {none: to, where: {person: m.person, at: {before: i.start + 2bd, after: i.start}}}
+      subject: i.key
+      person: m.person
+      message: "{i.start + 2bd|time} {i.start + 2bd - 30m|time} {i.start - 1bd|date} {check_in_after}"
+    next_step:
+      when:
+        - {fact: waiting, as: w, where: {at: {at_or_after: asof.at - 4bd}}}
+      subject: w.interview
+      due: w.at + 4bd - 1h
+      message: "{due|time}"
+"""
 
 # Narrowings (`unless:`) of every form: facts to look for and tests on the rule's own matches with
 # each operator (whose opposites include "the field is missing"), per kind and for every kind, and
@@ -274,6 +353,15 @@ def narrowed_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     pair.durable.stop()
 
 
+@pytest.fixture(scope="module")
+def calendar_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    path = tmp_path_factory.mktemp("packs") / "calendar.yaml"
+    path.write_text(CALENDAR_OVERLAY, encoding="utf-8")
+    pair = Pair(str(path))
+    yield pair
+    pair.durable.stop()
+
+
 SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
 
@@ -310,6 +398,23 @@ def test_the_narrowed_overlay_compiles_every_way_to_fail_its_narrowings() -> Non
     assert len(friending) == (2 * 2 + 1) * (2 * 2)
     telling = [name for name in compiled.ruleset if name.startswith("tell-references:violation:")]
     assert len(telling) == 2 * 1  # at_or_before: its opposite, or no `at`; then the absence
+
+
+@settings(max_examples=OVERLAY_EXAMPLES, deadline=None, suppress_health_check=SLOW)
+@given(histories())
+def test_engines_agree_on_the_local_calendar_and_business_days(
+    calendar_pair: Pair, case: tuple[dict[str, object], datetime]
+) -> None:
+    assert_agree(calendar_pair, *case)
+
+
+def test_the_calendar_overlay_reads_calendar_fields(calendar_pair: Pair) -> None:
+    """The overlay above really makes the facts carry calendar fields, prepared and copied."""
+    needs = calendar_pair.compiled.calendar.fields
+    assert "at.weekday" in needs["to"] and "previous_at.weekday" in needs["to"]
+    assert "start.after_2bd" in needs["interview"] and "at.after_1bd" in needs["met"]
+    copied = calendar_pair.compiled.rules["derive:check_in:9"].set
+    assert copied["at.weekday"] == ex.Ref("f", "at.weekday")
 
 
 # -- regressions: every counterexample found, with the findings decided right ------------------------

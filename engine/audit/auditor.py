@@ -33,7 +33,8 @@ class Auditor:
         return cls(loaded, compiled, get_backend(engine, compiled), Patterns(loaded.patterns))
 
     def audit(self, history: History, as_of: datetime) -> HistoryResult:
-        facts = history_facts(history, self.patterns, members="member" in self.compiled.fact_types)
+        compiled = self.compiled
+        facts = history_facts(history, self.patterns, "member" in compiled.fact_types, compiled.calendar)
         firings = self.backend.run(facts, epoch(as_of))
         findings = build_findings(self.compiled, firings, history)
         return HistoryResult(history.source, history.candidate.name, findings, history)

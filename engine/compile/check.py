@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterator, Mapping
+from datetime import date
 from typing import TypeVar
 
 from ..diagnostics import Problem, escape_segment, suggest
-from ..pack.model import COMPARISONS, Derivation, Location, Narrowing, Outcome, Pack, Pattern, Rule, Where
+from ..pack.model import COMPARISONS, WEEKDAYS, Derivation, Location, Narrowing, Outcome, Pack, Pattern, Rule, Where
 from ..pack.textpattern import as_written, pattern_problem
+from . import calendar as cal
 from . import enginelimits as lim
 from . import expr as ex
 from . import template as tpl
@@ -97,7 +99,7 @@ def _collect(check: Check[T]) -> tuple[list[Problem], T]:
 def _duration_hint(text: str) -> str | None:
     """A plain-words reason when ``text`` holds something meant as a duration that is not one."""
     for m in _BAD_DURATION.finditer(text):
-        if ex.parse_duration(m.group(1)) is None:
+        if ex.parse_duration(m.group(1)) is None and ex.parse_business_days(m.group(1)) is None:
             return f"{m.group(1)!r} is not a duration; write e.g. 90m, 24h, 7d or 2w"
     return None
 
@@ -105,10 +107,14 @@ def _duration_hint(text: str) -> str | None:
 class _Checker:
     def __init__(self, pack: Pack) -> None:
         self.pack = pack
-        self.params = {name: p.seconds for name, p in pack.params.items()}
+        self.params = cal.param_values(pack.params)
         self.fields: dict[str, set[str]] = {k: set(v) | {"ev"} for k, v in FACT_FIELDS.items()}
         for d in pack.derivations:
             self.fields.setdefault(d.fact, {"ev"}).update(d.set)
+        # every time with a local calendar can be tested by its weekday, time of day and date
+        self.timed = cal.timed_fields(pack.derivations)
+        for fact, names in self.timed.items():
+            self.fields.setdefault(fact, {"ev"}).update(cal.part_field(n, part) for n in names for part in cal.PARTS)
         # the distinct long `in:` lists seen so far: the engine holds a few per fact type
         self.memberships: list[lim.Membership] = []
 
@@ -342,10 +348,49 @@ class _Checker:
             if not scope.uses(alias):
                 yield self.error(loc, f"{what}: {_unbound(str(w.value), alias, p, scope)}")
                 return
-        if w.is_expr and (w.op in COMPARISONS or w.op in ("eq", "not")):
+        if cal.part_of(w.field) is not None or w.field in self.timed.get(p.fact, ()) or w.field in ("at", "start"):
+            yield from self.calendar_test(w, p, loc, what)
+        if w.is_expr and w.op in COMPARISONS and cal.part_of(w.field) is None:
+            yield from self.business_days(w, p, scope, loc, what)
+        elif w.is_expr and (w.op in COMPARISONS or w.op in ("eq", "not")):
             yield from self.expression(str(w.value), scope, loc, what)
         elif w.op == "in":
             yield from self.membership(p, w)
+
+    def calendar_test(self, w: Where, p: Pattern, loc: Location, what: str) -> Iterator[Problem]:
+        """Tests of times and their calendar parts: each part is compared the way it can be."""
+        is_time = w.field in self.timed.get(p.fact, ()) or w.field in ("at", "start")
+        for message in calendar_test_problems(w, is_time):
+            yield self.error(loc, f"{what}: {message}")
+
+    def business_days(self, w: Where, p: Pattern, scope: Scope, loc: Location, what: str) -> Check[None]:
+        """A comparison of a time: its expression, with business days moved onto fields."""
+        value = yield from self.expression(str(w.value), scope, loc, what, business=False)
+        if value is None:
+            return None
+        try:
+            name, moved = cal.comparison_business_days(w.field, value, ASOF)
+        except ex.ExprError as exc:
+            yield self.error(loc, f"{what}: {exc}")
+            return None
+        if name != w.field:
+            yield from self.moved_field(p.fact, w.field, loc, what)
+        for ref in cal.calendar_refs(moved):
+            yield from self.moved_field(
+                scope.fact_of(ref.alias) or "", cal.split_field(ref.field or "")[0], loc, what, ref.alias
+            )
+        return None
+
+    def moved_field(self, fact: str, name: str, loc: Location, what: str, alias: str = "") -> Iterator[Problem]:
+        """A time moved by business days must be one with a calendar."""
+        if fact == GATE or name in self.timed.get(fact, ()):
+            return
+        shown = f"{alias}.{name}" if alias else f"{fact}.{name}"
+        yield self.error(
+            loc,
+            f"{what}: business days cannot move {shown}: only a time of an event, or a derived field that copies"
+            " one (`at: e.at`), has a calendar",
+        )
 
     def membership(self, p: Pattern, w: Where) -> Iterator[Problem]:
         """A long `in:` list becomes a flag on the facts; the engine holds a few per fact type."""
@@ -366,16 +411,33 @@ class _Checker:
 
     # -- expressions and messages -----------------------------------------------------------------
 
-    def expression(self, text: str, scope: Scope, loc: Location, what: str) -> Check[ex.Expr | None]:
-        """The expression's value as far as it resolves (None when it does not parse or resolve)."""
+    def expression(
+        self, text: str, scope: Scope, loc: Location, what: str, business: bool = True
+    ) -> Check[ex.Expr | None]:
+        """The expression's value as far as it resolves (None when it does not parse or resolve).
+
+        ``business``: business days are moved onto fields here (a comparison moves them itself)."""
         try:
             parsed = ex.resolve(ex.parse(text), self.params, scope.visible())
         except ex.ExprError as exc:
             duration = _duration_hint(text)
             yield self.error(loc, f"{what}: {duration}" if duration else f"{what}: {exc}{self._hint(exc, scope)}")
             return None
-        yield from self.references(parsed, scope, loc, what)
-        return ex.fold(rename(parsed, scope))
+        found = list(self.references(parsed, scope, loc, what))
+        yield from found
+        value = ex.fold(rename(parsed, scope))
+        if not business or found or isinstance(value, ex.BDays):
+            return value
+        try:
+            moved = cal.apply_business_days(value, ASOF)
+        except ex.ExprError as exc:
+            yield self.error(loc, f"{what}: {exc}")
+            return None
+        for ref in cal.calendar_refs(moved):
+            if cal.part_of(ref.field or "") == "bd":
+                base = cal.split_field(ref.field or "")[0]
+                yield from self.moved_field(scope.fact_of(ref.alias) or "", base, loc, what, ref.alias)
+        return moved
 
     def _hint(self, exc: ex.ExprError, scope: Scope) -> str:
         """A did-you-mean for an unknown name, from every name in scope: the parameters, the matches
@@ -423,6 +485,13 @@ class _Checker:
         known = self.fields.get(fact or "", set()) | ({"at", "n"} if fact == GATE else set())
         if fact is not None and fact != GATE and fact not in self.fields:
             return  # an unknown fact type, reported at its pattern: its fields are unknown too
+        if fact == GATE and e.field is not None and cal.part_of(e.field) is not None:
+            yield self.error(
+                loc,
+                f"{what}: {e.alias}.{e.field}: the audit time has no local calendar parts; test the times of"
+                " the history's events (e.g. c.at.weekday)",
+            )
+            return
         if e.field is not None and fact is not None and e.field not in known:
             alias_name = e.alias
             tip = suggest(
@@ -451,10 +520,27 @@ class _Checker:
             except ex.ExprError as exc:
                 yield self.error(loc, f"{where}: {what} placeholder refers to nothing: {exc}{self._hint(exc, names)}")
                 continue
-            yield from self.references(resolved, names, loc, f"{where}: {what}")
+            found = list(self.references(resolved, names, loc, f"{where}: {what}"))
+            yield from found
+            if not found:
+                yield from self.message_business_days(ex.fold(rename(resolved, names)), names, loc, f"{where}: {what}")
             mismatch = self._filter_mismatch(part, ex.fold(rename(resolved, names)), names)
             if mismatch:
                 yield self.error(loc, f"{where}: {what}: {mismatch}")
+
+    def message_business_days(self, value: ex.Expr, names: Scope, loc: Location, what: str) -> Iterator[Problem]:
+        """Business days in a placeholder: a parameter alone shows as such, else they move a time."""
+        if isinstance(value, ex.BDays):
+            return
+        try:
+            moved = cal.apply_business_days(value, ASOF)
+        except ex.ExprError as exc:
+            yield self.error(loc, f"{what}: {exc}")
+            return
+        for ref in cal.calendar_refs(moved):
+            if cal.part_of(ref.field or "") == "bd":
+                base = cal.split_field(ref.field or "")[0]
+                yield from self.moved_field(names.fact_of(ref.alias) or "", base, loc, what, ref.alias)
 
     # -- what kind of value an expression gives (for message filters) ----------------------------
 
@@ -472,8 +558,8 @@ class _Checker:
         )
 
     def _kind(self, e: ex.Expr, scope: Scope) -> str:
-        """"number", "text", "flag", "fact" or "unknown" (when it cannot be told, nothing is refused)."""
-        if isinstance(e, ex.Const | ex.BinOp):
+        """ "number", "text", "flag", "fact" or "unknown" (when it cannot be told, nothing is refused)."""
+        if isinstance(e, ex.Const | ex.BinOp | ex.BDays):
             return "number"
         if isinstance(e, ex.Ref):
             if e.field is None:
@@ -486,6 +572,9 @@ class _Checker:
     def _field_kind(self, fact: str, name: str, depth: int) -> str:
         if fact == GATE:
             return "number"
+        part = cal.part_of(name)
+        if part is not None:
+            return "number" if part in ("time", "bd") else "text"
         if fact in FACT_FIELDS:
             return "number" if name in ("at", "start") else "flag" if name in FLAG_FIELDS else "text"
         if depth > 8:  # derived from derived from...: stop guessing, refuse nothing
@@ -561,3 +650,58 @@ def _unbound(value: str, alias: str, p: Pattern, scope: Scope) -> str:
         return f"{value!r} names {alias!r}, {own} {literal}"
     tip = suggest(alias, [n for n in scope.names if n != ASOF])
     return f"{value!r} names {alias!r}, which no earlier pattern matches {literal}{tip}"
+
+
+def calendar_test_problems(w: Where, is_time: bool) -> list[str]:
+    """What is wrong with a test of a time or of a calendar part (``at.weekday``...), in words."""
+    part = cal.part_of(w.field)
+    if part in ("weekday", "date"):
+        if w.op in COMPARISONS:
+            return [
+                f"a {part} is tested with equality, `not:` or `in:`; to compare times, compare"
+                f" {cal.split_field(w.field)[0]} itself"
+            ]
+        wrong = [v for v in _literals(w) if not _calendar_literal(part, v)]
+        if part == "weekday":
+            days = ", ".join(WEEKDAYS)
+            return [f"{v!r} is not a weekday: write one of {days}{suggest(str(v), WEEKDAYS)}" for v in wrong]
+        return [f"{v!r} is not a date; write it as 2026-12-24" for v in wrong]
+    if part == "time":
+        return [
+            f"{v!r}: a time of day is compared with a duration since local midnight, e.g. {{before: 9h}}"
+            for v in _literals(w)
+            if not isinstance(v, int | float) or isinstance(v, bool)
+        ][:1]
+    if part is None and is_time and w.op in COMPARISONS:
+        plain = not w.is_expr or _plain_number(str(w.value))
+        if plain:
+            return [
+                f"a time is compared with the plain number {w.value!r}; write a time, e.g. asof.at - 7d or i.start"
+                " + 24h (to test the time of day, compare at.time with a duration: at.time: {before: 9h})"
+            ]
+    return []
+
+
+def _literals(w: Where) -> tuple[object, ...]:
+    """The literal values a test compares a field with (none for an expression)."""
+    if w.op == "in" and isinstance(w.value, tuple):
+        return w.value
+    return (w.value,) if w.op in ("eq", "not") and not w.is_expr else ()
+
+
+def _calendar_literal(part: str, value: object) -> bool:
+    if part == "weekday":
+        return value in WEEKDAYS
+    try:
+        return isinstance(value, str) and date.fromisoformat(value).isoformat() == value
+    except ValueError:
+        return False
+
+
+def _plain_number(text: str) -> bool:
+    """Whether an expression is only numbers and durations: no time to compare with."""
+    try:
+        parsed = ex.parse(text)
+    except ex.ExprError:
+        return False
+    return not ex.names(parsed) and not ex.refs(parsed)

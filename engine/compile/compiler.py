@@ -12,6 +12,7 @@ derived facts it matches, and finding rules run last.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import re
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from ..diagnostics import InputError, Problem
 from ..model import RuleKind, Severity
 from ..pack.model import COMPARISONS, Location, Outcome, Pack, Pattern, Rule, Where
+from . import calendar as cal
 from . import enginelimits as lim
 from . import expr as ex
 from . import template as tpl
@@ -82,6 +84,8 @@ class CompiledPack:
     # where a chain of time comparisons would pair every fact with every earlier one.
     ranks: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
     fact_types: frozenset[str] = frozenset()  # every fact type a pattern matches
+    # The local calendar fields (`at.weekday`, `at.after_5bd`...) the facts must carry, by type.
+    calendar: cal.CalendarNeeds = field(default_factory=cal.CalendarNeeds)
 
     def parts(self) -> tuple[tuple[str, ...], ...]:
         """The rules of each engine ruleset: ``partitions``, or all rules in one when
@@ -114,7 +118,9 @@ class _Generator:
 
     def __init__(self, pack: Pack) -> None:
         self.pack = pack
-        self.params = {name: p.seconds for name, p in pack.params.items()}
+        self.params = cal.param_values(pack.params)
+        self.needs: dict[str, set[str]] = {}  # fact type -> the calendar fields rules read
+        self.derived_types: dict[str, Mapping[str, str]] = {}  # derivation -> its aliases' fact types
         self.memberships: dict[str, lim.Membership] = {}
         self.ranks: dict[str, set[tuple[str, ...]]] = {}
         self.fact_types: set[str] = set()
@@ -131,6 +137,7 @@ class _Generator:
             ruleset[name] = {"all": patterns}
             locs[name] = (d.loc, f"derived fact {d.fact!r}")
             sets = {k: self.value(v, scope) for k, v in d.set.items()}
+            self.derived_types[name] = scope.types
             rules[name] = CompiledRule(
                 name, strata.get(name, 1), "derive", fact=d.fact, set=sets, aliases=_aliases(scope)
             )
@@ -144,6 +151,7 @@ class _Generator:
                         locs[name] = (outcome.loc, f"rule {rule.id!r}")
                         rules[name] = self.finding(name, final, rule, outcome, scope)
         _add_sink_and_end(ruleset, final)
+        rules = self.copy_calendars(rules)
         partitions = self.partition(ruleset, locs)
         ranks = {fact: tuple(sorted(groups)) for fact, groups in sorted(self.ranks.items())}
         digest = hashlib.sha256(json.dumps([ruleset, ranks], sort_keys=True).encode()).hexdigest()[:12]
@@ -157,7 +165,41 @@ class _Generator:
             partitions,
             ranks,
             frozenset(self.fact_types),
+            cal.CalendarNeeds(
+                {fact: tuple(sorted(names)) for fact, names in sorted(self.needs.items()) if fact in FACT_FIELDS},
+                cal.WorkCalendar(self.pack.calendar),
+            ),
         )
+
+    def copy_calendars(self, rules: dict[str, CompiledRule]) -> dict[str, CompiledRule]:
+        """Derived facts that copy a time copy the calendar fields rules read of it (``at: e.at``
+        gives ``at.weekday: e.at.weekday``), back to the prepared facts that compute them."""
+        done: set[tuple[str, str]] = set()
+        todo = [(fact, name) for fact, names in self.needs.items() for name in names]
+        while todo:
+            fact, name = todo.pop()
+            if (fact, name) in done:
+                continue
+            done.add((fact, name))
+            base, part = cal.split_field(name)
+            for rule_name, rule in list(rules.items()):
+                source = rule.set.get(base) if rule.kind == "derive" and rule.fact == fact else None
+                if not isinstance(source, ex.Ref) or source.field is None or part is None:
+                    continue  # the checker allows calendar fields only of copied times
+                copied = cal.part_field(source.field, part)
+                rules[rule_name] = dataclasses.replace(rule, set={**rule.set, name: ex.Ref(source.alias, copied)})
+                origin = self.derived_types[rule_name].get(source.alias, "")
+                self.needs.setdefault(origin, set()).add(copied)
+                todo.append((origin, copied))
+        return rules
+
+    def need(self, fact: str | None, name: str) -> None:
+        if fact is not None and cal.part_of(name) is not None:
+            self.needs.setdefault(fact, set()).add(name)
+
+    def need_refs(self, e: ex.Expr, scope: Scope) -> None:
+        for ref in cal.calendar_refs(e):
+            self.need(scope.fact_of(ref.alias), ref.field or "")
 
     def finding(self, name: str, stratum: int, rule: Rule, outcome: Outcome, scope: Scope) -> CompiledRule:
         due = None if outcome.due is None else self.value(outcome.due, scope)
@@ -262,6 +304,13 @@ class _Generator:
         return plain + last
 
     def test(self, w: Where, p: Pattern, scope: Scope) -> dict[str, object]:
+        self.need(p.fact, w.field)
+        if w.op in COMPARISONS and w.is_expr and cal.part_of(w.field) is None:
+            value = ex.fold(rename(ex.resolve(ex.parse(str(w.value)), self.params, scope.visible()), scope))
+            name, moved = cal.comparison_business_days(w.field, value, ASOF)
+            self.need(p.fact, name)
+            self.need_refs(moved, scope)
+            return {COMPARISONS[w.op]: {name: ex.to_durable(moved)}}
         if w.op == "in":
             values = list(dict.fromkeys(w.value))  # type: ignore[call-overload]
             if len(values) > lim.IN_LIST_INLINE:
@@ -293,7 +342,11 @@ class _Generator:
     # -- expressions and messages -----------------------------------------------------------------
 
     def value(self, text: str, scope: Scope) -> ex.Expr:
-        return ex.fold(rename(ex.resolve(ex.parse(text), self.params, scope.visible()), scope))
+        value = ex.fold(rename(ex.resolve(ex.parse(text), self.params, scope.visible()), scope))
+        if not isinstance(value, ex.BDays):  # a message may show business days as such
+            value = cal.apply_business_days(value, ASOF)
+        self.need_refs(value, scope)
+        return value
 
     def message(self, text: str, names: Scope) -> tuple[tpl.Part, ...]:
         out: list[tpl.Part] = []
@@ -301,8 +354,11 @@ class _Generator:
             if isinstance(part, str):
                 out.append(part)
             else:
-                resolved = ex.resolve(part.expr, self.params, names.visible())
-                out.append(tpl.Placeholder(ex.fold(rename(resolved, names)), part.filter, part.args))
+                resolved = ex.fold(rename(ex.resolve(part.expr, self.params, names.visible()), names))
+                if not isinstance(resolved, ex.BDays):  # shown as "5 business days"
+                    resolved = cal.apply_business_days(resolved, ASOF)
+                self.need_refs(resolved, names)
+                out.append(tpl.Placeholder(resolved, part.filter, part.args))
         return tuple(out)
 
 

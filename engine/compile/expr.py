@@ -16,7 +16,14 @@ from ..diagnostics import FollowupError
 
 DURATION_UNITS: Mapping[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 DURATION_RE = re.compile(r"^(\d+)([smhdw])$")
-_TOKEN_RE = re.compile(r"\s*(?:(?P<op>[+-])|(?P<term>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?|\d+[smhdw]?))")
+BUSINESS_DAYS_RE = re.compile(r"^(\d+)bd$")
+# A term: `alias.field`, `alias.field.part` (a local calendar part: `c.at.weekday`), a name, a
+# duration (`24h`, `5bd`) or a whole number.
+_TOKEN_RE = re.compile(
+    r"\s*(?:(?P<op>[+-])|(?P<term>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){0,2}|\d+(?:bd|[smhdw])?))"
+)
+# The most business days a pack may add (about 100 years of them, like MAX_SECONDS).
+MAX_BUSINESS_DAYS = 26000
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The longest duration (and the largest number) a pack may use: 36,524 days, about 100 years.
 # Anything added to a time must keep it a date Python can hold (years 1 to 9999); 100 years is far
@@ -51,6 +58,20 @@ def parse_duration(text: str) -> int | None:
     return int(m.group(1)) * DURATION_UNITS[m.group(2)] if m else None
 
 
+def parse_business_days(text: str) -> int | None:
+    """Days in a business-day duration like ``5bd``, or None if ``text`` is not one."""
+    m = BUSINESS_DAYS_RE.match(text.strip())
+    if m is None:
+        return None
+    return int(m.group(1)) if len(m.group(1)) <= 15 else 10**16
+
+
+def business_days_too_large(days: int) -> str | None:
+    if days > MAX_BUSINESS_DAYS:
+        return f"is more business days than a pack may use ({MAX_BUSINESS_DAYS}bd, about 100 years)"
+    return None
+
+
 @dataclass(frozen=True)
 class Ref:
     alias: str
@@ -70,13 +91,22 @@ class Name:
 
 
 @dataclass(frozen=True)
+class BDays:
+    """A number of business days (``5bd``): it moves a time along the pack's working calendar, so
+    the compiler turns ``w.at + 5bd`` into a field computed on the fact (``calendar.py``)."""
+
+    days: int
+
+
+@dataclass(frozen=True)
 class BinOp:
     op: str  # "+" or "-"
     left: Expr
     right: Expr
 
 
-Expr = Ref | Const | Name | BinOp
+Expr = Ref | Const | Name | BinOp | BDays
+ParamValue = int | float | BDays
 
 
 def parse(text: str) -> Expr:
@@ -107,6 +137,12 @@ def _term(token: str, text: str) -> Expr:
     if token[0].isdigit():
         if len(token) > 15:  # never turn (or quote) a 100,000-digit number whole
             raise ExprError(f"{token[:12]}... ({len(token)} characters) {too_large(float('inf'))}")
+        days = parse_business_days(token)
+        if days is not None:
+            why = business_days_too_large(days)
+            if why is not None:
+                raise ExprError(f"{token!r} in {text!r} {why}")
+            return BDays(days)
         seconds = parse_duration(token)
         value = seconds if seconds is not None else int(token)
         why = too_large(value)
@@ -114,7 +150,7 @@ def _term(token: str, text: str) -> Expr:
             raise ExprError(f"{token!r} in {text!r} {why}")
         return Const(value)
     if "." in token:
-        alias, field = token.split(".", 1)
+        alias, field = token.split(".", 1)  # `c.at.weekday`: the field `at.weekday` of c
         return Ref(alias, field)
     return Name(token)
 
@@ -136,11 +172,12 @@ def names(expr: Expr) -> list[str]:
     return []
 
 
-def resolve(expr: Expr, params: Mapping[str, int | float], aliases: frozenset[str]) -> Expr:
+def resolve(expr: Expr, params: Mapping[str, ParamValue], aliases: frozenset[str]) -> Expr:
     """Replace parameter names by their values; a bare alias becomes a whole-fact reference."""
     if isinstance(expr, Name):
         if expr.name in params:
-            return Const(params[expr.name])
+            value = params[expr.name]
+            return value if isinstance(value, BDays) else Const(value)
         if expr.name in aliases:
             return Ref(expr.name, None)
         raise ExprError(f"unknown name {expr.name!r}", name=expr.name)
@@ -156,6 +193,8 @@ def fold(expr: Expr) -> Expr:
         if isinstance(left, Const) and isinstance(right, Const):
             value = left.value + right.value if expr.op == "+" else left.value - right.value
             return Const(value)
+        if isinstance(left, BDays) and isinstance(right, BDays):
+            return BDays(left.days + right.days if expr.op == "+" else left.days - right.days)
         return BinOp(expr.op, left, right)
     return expr
 
@@ -171,6 +210,8 @@ def to_durable(expr: Expr) -> object:
     if isinstance(expr, BinOp):
         op = "$add" if expr.op == "+" else "$sub"
         return {op: {"$l": to_durable(expr.left), "$r": to_durable(expr.right)}}
+    if isinstance(expr, BDays):
+        raise ExprError(f"{expr.days}bd must follow the time it moves, e.g. w.at + {expr.days}bd")
     raise ExprError(f"unresolved name {expr.name!r}")
 
 
@@ -188,4 +229,6 @@ def evaluate(expr: Expr, bindings: Mapping[str, Mapping[str, object]]) -> object
         if not isinstance(left, int | float) or not isinstance(right, int | float):
             raise ExprError("arithmetic on a value that is not a number")
         return left + right if expr.op == "+" else left - right
+    if type(expr) is BDays:
+        raise ExprError(f"{expr.days}bd must follow the time it moves, e.g. w.at + {expr.days}bd")
     raise ExprError(f"unresolved name {getattr(expr, 'name', '?')!r}")

@@ -19,10 +19,15 @@ from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from ..model import Event, History
 from ..pack.textpattern import compile_patterns
 from ..wording import and_list, ids
+
+if TYPE_CHECKING:  # calendar.py imports the pack model, which the facts step does not need
+    from .calendar import CalendarNeeds
 
 CONTENT_FLAGS = ("thanks", "interest", "fit", "contact_info")
 
@@ -168,11 +173,14 @@ def _set_time(fact: dict[str, object], name: str, value: int | float | None) -> 
         fact[name] = value
 
 
-def history_facts(history: History, patterns: Patterns, members: bool = True) -> list[dict[str, object]]:
+def history_facts(
+    history: History, patterns: Patterns, members: bool = True, calendar: CalendarNeeds | None = None
+) -> list[dict[str, object]]:
     """Every base fact of a history, in time order (ties keep file order).
 
     ``members=False`` leaves out the ``member`` facts (one per person of a company and interview at
-    it: their number is the product of the two), for a pack that never matches them.
+    it: their number is the product of the two), for a pack that never matches them. ``calendar``:
+    the local calendar fields the pack reads (``CompiledPack.calendar``), in the history's zone.
     """
     people = {p.id: p for p in history.people}
     interviews = {e.id: e for e in history.events if e.type == "interview"}
@@ -196,6 +204,8 @@ def history_facts(history: History, patterns: Patterns, members: bool = True) ->
     for event in history.events:
         facts.extend(_event_facts(event, ctx))
     facts.extend(_last_heard(history))
+    if calendar:
+        calendar.add_to(facts, ZoneInfo(history.timezone))
     return facts
 
 

@@ -96,6 +96,8 @@ def _text(e: ex.Expr) -> str:
         return str(e.value)
     if isinstance(e, ex.Name):
         return e.name
+    if isinstance(e, ex.BDays):
+        return f"{e.days}bd"
     return f"{_text(e.left)} {e.op} {_text(e.right)}"
 
 
@@ -127,6 +129,9 @@ def render(parts: tuple[Part, ...], bindings: Mapping[str, Mapping[str, object]]
     for part in parts:
         if isinstance(part, str):
             out.append(part)
+            continue
+        if isinstance(part.expr, ex.BDays):  # a business-day parameter: a count, not seconds
+            out.append(plural(part.expr.days, "business day"))
             continue
         value = ex.evaluate(part.expr, bindings)
         out.append(_apply(part, value, tz))

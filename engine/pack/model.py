@@ -144,6 +144,28 @@ class Param:
     origin: str = ""
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class CalendarSpec:
+    """A pack's working calendar, for business days (``5bd``): weekends, the public holidays of a
+    country (and subdivision) from the ``holidays`` library, and the agency's own dates."""
+
+    country: str | None = None
+    subdivision: str | None = None
+    extra_holidays: tuple[str, ...] = ()  # ISO dates, 2026-12-24
+    weekend: tuple[str, ...] = ("sat", "sun")
+    origin: str = ""  # the pack that set it
+
+    def describe(self) -> str:
+        place = "no public holidays" if self.country is None else f"public holidays of {self.country}"
+        if self.country is not None and self.subdivision:
+            place += f"-{self.subdivision}"
+        extra = f", and {len(self.extra_holidays)} dates of the pack" if self.extra_holidays else ""
+        return f"weekends ({', '.join(self.weekend)}), {place}{extra}"
+
+
 @dataclass(frozen=True)
 class Pack:
     name: str
@@ -157,6 +179,7 @@ class Pack:
     examples_base: Mapping[str, object] = field(default_factory=dict)
     extends: tuple[str, ...] = ()  # the chain of packs this one builds on, nearest first
     tests: tuple[Example, ...] = ()  # tests from sibling *.tests.yaml files
+    calendar: CalendarSpec = field(default_factory=CalendarSpec)  # the working calendar of business days
 
     def rule(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)

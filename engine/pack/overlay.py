@@ -106,6 +106,7 @@ class _Overlay:
             rules=tuple(rules.values()),
             examples_base=examples_base,
             extends=(base.name, *base.extends),
+            calendar=own.calendar if "calendar" in data else base.calendar,  # a calendar is replaced whole
         )
 
     def override(self, rule: Rule, changes: Mapping[str, Any], pointer: str, origin: str) -> Rule:

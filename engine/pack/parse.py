@@ -15,13 +15,35 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any, cast
 
-from ..compile.expr import MAX_SECONDS, MAX_SECONDS_WORDS, parse_duration, too_large
+from ..compile.expr import (
+    MAX_SECONDS,
+    MAX_SECONDS_WORDS,
+    business_days_too_large,
+    parse_business_days,
+    parse_duration,
+    too_large,
+)
 from ..compile.facts import CONTENT_FLAGS, FACT_FIELDS
 from ..diagnostics import Problem, escape_segment, locate, suggest
 from ..model import Kind
-from .model import COMPARISONS, Comparison, Derivation, Example, Location, Outcome, Pack, Param, Pattern, Rule, Where
+from .calendar import read_calendar
+from .model import (
+    COMPARISONS,
+    CalendarSpec,
+    Comparison,
+    Derivation,
+    Example,
+    Location,
+    Outcome,
+    Pack,
+    Param,
+    Pattern,
+    Rule,
+    Where,
+)
 from .textpattern import as_written, pattern_problem
 
+CALENDAR_PARTS = ("weekday", "time", "date")
 DURATION_HINT = "write e.g. 90m, 24h, 7d or 2w"
 _UNIT_WORDS = {
     "s": "s",
@@ -97,6 +119,7 @@ class Parser:
         derivations = tuple(self.derivation(d, f"/derive/{i}") for i, d in enumerate(data.get("derive") or []))
         rules = tuple(self.rule(r, f"/rules/{i}", name) for i, r in enumerate(data.get("rules") or []) if r is not None)
         self.duplicates(rules)
+        calendar = read_calendar(data.get("calendar"), name, self.error)
         return Pack(
             name=name,
             version=str(data.get("version", "0")),
@@ -107,6 +130,7 @@ class Parser:
             derivations=derivations,
             rules=rules,
             examples_base=data.get("examples_base") or {},
+            calendar=CalendarSpec() if calendar is None else calendar,
         )
 
     def patterns(self, data: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -145,16 +169,7 @@ class Parser:
             self.error(pointer, f"parameter {name!r} must be a whole number or a duration; {DURATION_HINT}")
             return Param(name, 0, 0, description, origin)
         if isinstance(raw, str):
-            seconds = parse_duration(raw)
-            if seconds is None:
-                self.error(pointer, f"parameter {name!r}: {raw!r} is not a duration; {duration_hint(raw)}")
-                return Param(name, raw, 0, description, origin)
-            why = too_large(seconds)
-            if why is not None:
-                shown = raw if len(raw) <= 24 else f"{raw[:12]}...{raw[-4:]}"  # never a huge value whole
-                self.error(pointer, f"parameter {name!r}: {shown!r} {why}")
-                return Param(name, raw, 0, description, origin)
-            return Param(name, raw, seconds, description, origin)
+            return self.duration_param(name, raw, pointer, description, origin)
         if not math.isfinite(raw) or too_large(raw) is not None:
             number = str(raw) if abs(raw) < 10**20 else "that number"  # a huge number is never copied whole
             self.error(
@@ -164,6 +179,26 @@ class Parser:
             )
             return Param(name, raw, 0, description, origin)
         return Param(name, raw, raw, description, origin)
+
+    def duration_param(self, name: str, raw: str, pointer: str, description: str, origin: str) -> Param:
+        """A parameter written as a duration (``24h``) or as business days (``5bd``)."""
+        seconds = parse_duration(raw)
+        days = parse_business_days(raw)
+        if days is not None:  # business days: counted on the pack's calendar when compiled
+            why = business_days_too_large(days)
+            if why is not None:
+                self.error(pointer, f"parameter {name!r}: {raw[:24]!r} {why}")
+                return Param(name, raw, 0, description, origin)
+            return Param(name, raw, days * 86400, description, origin)
+        if seconds is None:
+            self.error(pointer, f"parameter {name!r}: {raw!r} is not a duration; {duration_hint(raw)}")
+            return Param(name, raw, 0, description, origin)
+        why = too_large(seconds)
+        if why is not None:
+            shown = raw if len(raw) <= 24 else f"{raw[:12]}...{raw[-4:]}"  # never a huge value whole
+            self.error(pointer, f"parameter {name!r}: {shown!r} {why}")
+            return Param(name, raw, 0, description, origin)
+        return Param(name, raw, seconds, description, origin)
 
     def derivation(self, data: Mapping[str, Any], pointer: str) -> Derivation:
         return Derivation(
@@ -259,8 +294,7 @@ class Parser:
             if isinstance(value, str) and value not in options and not _looks_like_ref(value):
                 self.error(
                     where,
-                    f"{fact}.{fname} is never {value!r}: it is one of {', '.join(options)}"
-                    f"{suggest(value, options)}",
+                    f"{fact}.{fname} is never {value!r}: it is one of {', '.join(options)}{suggest(value, options)}",
                 )
 
     def where(self, fname: str, spec: object) -> list[Where]:
@@ -294,7 +328,7 @@ class Parser:
 
 def _looks_like_ref(value: object) -> bool:
     """``i.key`` is a reference to a matched fact's field; ``thank_you`` is a literal."""
-    if not isinstance(value, str) or value.count(".") != 1:
+    if not isinstance(value, str) or value.count(".") not in (1, 2):
         return False
-    alias, field = value.split(".")
-    return alias.isidentifier() and field.isidentifier()
+    alias, field, *part = value.split(".")  # `i.at.date`: a calendar part of a time
+    return alias.isidentifier() and field.isidentifier() and all(p in CALENDAR_PARTS for p in part)

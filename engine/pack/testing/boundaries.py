@@ -11,6 +11,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from ...audit.auditor import Auditor
+from ...compile import calendar as cal
 from ...compile import expr as ex
 from ...compile.facts import epoch, history_facts
 from ...diagnostics import InputError
@@ -36,9 +37,10 @@ class Window:
     expression: str
     negated: bool
     line: int
+    label: str = ""  # what is checked, when it is not a comparison (a business-day due)
 
     def describe(self) -> str:
-        return f"{self.fact}.{self.field} {self.op.replace('_', ' ')} {self.expression}"
+        return self.label or f"{self.fact}.{self.field} {self.op.replace('_', ' ')} {self.expression}"
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def windows(pack: Pack) -> list[Window]:
             for b, branch in enumerate(check.branches):
                 for index, p in enumerate(branch):
                     for w in p.where:
-                        if w.op in COMPARISONS and w.is_expr and expression_names(str(w.value)) & set(pack.params):
+                        if w.op in COMPARISONS and w.is_expr and _windowed(str(w.value), pack):
                             out.append(
                                 Window(
                                     rule.id,
@@ -73,6 +75,16 @@ def windows(pack: Pack) -> list[Window]:
                                 )
                             )
     return out
+
+
+def _windowed(text: str, pack: Pack) -> bool:
+    """Whether a compared expression is a window: it has a parameter or business days."""
+    if expression_names(text) & set(pack.params):
+        return True
+    try:
+        return cal.has_business_days(ex.parse(text))
+    except ex.ExprError:
+        return False
 
 
 def _expected(kind: str, op: str, d: int) -> bool:
@@ -92,6 +104,9 @@ def check_boundaries(run: PackRun, auditor: Auditor) -> list[BoundaryResult]:
     pack = run.pack
     out = []
     for window in windows(pack):
+        if cal.part_of(window.field) is not None:
+            out.append(BoundaryResult(window, "unchecked", "a calendar part (weekday, time of day, date), not a time"))
+            continue
         if window.negated:
             out.append(
                 BoundaryResult(window, "unchecked", "inside a `none` or `nth` pattern: no match to measure it on")
@@ -113,7 +128,9 @@ def check_boundaries(run: PackRun, auditor: Auditor) -> list[BoundaryResult]:
                     f"no passing example or test fires {window.rule} ({window.kind}) through this condition",
                 )
             )
-    return out
+    from .busdays import check_dues  # it builds on this module's results
+
+    return out + check_dues(run, auditor)
 
 
 def _check_window(pack: Pack, auditor: Auditor, window: Window, result: ExampleResult) -> BoundaryResult | None:
@@ -127,20 +144,25 @@ def _check_window(pack: Pack, auditor: Auditor, window: Window, result: ExampleR
     compiled = auditor.compiled.rules.get(name)
     if compiled is None:
         return None
-    firings = [f for f in auditor.backend.run(history_facts(history, auditor.patterns), epoch(as_of)) if f.rule == name]
-    params = {n: p.seconds for n, p in pack.params.items()}
+    facts = history_facts(history, auditor.patterns, calendar=auditor.compiled.calendar)
+    firings = [f for f in auditor.backend.run(facts, epoch(as_of)) if f.rule == name]
+    params = cal.param_values(pack.params)
     for firing in firings:
         subject = str(ex.evaluate(compiled.subject, firing.bindings)) if compiled.subject else ""
         if subject not in subjects:
             continue
         try:
-            ref, constant = _split(ex.fold(ex.resolve(ex.parse(window.expression), params, frozenset(firing.bindings))))
+            resolved = ex.fold(ex.resolve(ex.parse(window.expression), params, frozenset(firing.bindings)))
+            # Business days become fields of the facts (the compiler's rewrite): the boundary is then
+            # read from them, and only the side that is not moved by business days is moved here.
+            field, resolved = cal.comparison_business_days(window.field, resolved, "asof")
+            ref, constant = _split(resolved)
         except ex.ExprError:
             return BoundaryResult(
                 window, "unchecked", "the expression is not `alias.field` plus or minus parameters", example
             )
         value, boundary_ref = (
-            firing.bindings[window.alias].get(window.field),
+            firing.bindings[window.alias].get(field),
             firing.bindings[ref.alias].get(ref.field or ""),
         )
         if not isinstance(value, int | float) or not isinstance(boundary_ref, int | float):
