@@ -104,6 +104,13 @@ def _duration_hint(text: str) -> str | None:
     return None
 
 
+def _field_list(known: set[str] | frozenset[str]) -> str:
+    """A fact's fields for a message: the calendar parts of its times said once, not listed."""
+    plain = sorted(f for f in known if f != "ev" and "." not in f)
+    parted = any("." in f for f in known)
+    return ", ".join(plain) + ("; each time also has .weekday, .time and .date" if parted else "")
+
+
 class _Checker:
     def __init__(self, pack: Pack) -> None:
         self.pack = pack
@@ -333,7 +340,7 @@ class _Checker:
         known = self.fields[p.fact]
         for w in p.where:
             if w.field not in known:
-                tip = suggest(w.field, known, otherwise=f" ({p.fact} has: {', '.join(sorted(known - {'ev'}))})")
+                tip = suggest(w.field, known, otherwise=f" ({p.fact} has: {_field_list(known)})")
                 yield self.error(
                     at(p.loc, f"/where/{escape_segment(w.field)}#key"), f"{p.fact} has no field {w.field!r}{tip}"
                 )
@@ -497,7 +504,7 @@ class _Checker:
             tip = suggest(
                 e.field,
                 known,
-                otherwise=f" ({fact} has: {', '.join(sorted(known - {'ev'}))})",
+                otherwise=f" ({fact} has: {_field_list(known)})",
                 show=lambda field: f"{alias_name}.{field}",
             )
             article = "an" if fact[:1].lower() in {"a", "e", "i", "o", "u"} else "a"
