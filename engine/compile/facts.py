@@ -90,8 +90,8 @@ FACT_DOCS: Mapping[str, str] = {
         " person; `met_interview_at` / `company_interview_at` the time of the latest interview before it in"
         " which the recipient was met / at the recipient's company; for an email or call, `reply` whether it"
         " answers a received message (`in_reply_to`) and `after_received` whether a received email or call"
-        " from the recipient or their company came at most 2 days before it (a message can then ask whether"
-        " it was a reply)"
+        " from one of its recipients or their companies came at most 2 days before it (the same on every"
+        " recipient's fact; a message can then ask whether it was a reply)"
     ),
     "received": "a received email or call (`person` is who it came from, `co` their company)",
     "social": (
@@ -478,6 +478,11 @@ def _sent_facts(
     if recipients:
         base.update(person=recipients[0], name=name(recipients[0]))
     purpose = None if kind == "note" else str(base["purpose"])
+    # One value for the whole message: every fact derived from its recipients must agree, or a
+    # check-in would become two facts (counted twice) that differ only in this flag.
+    after_received = kind != "note" and any(
+        timeline.received_soon_before(at, pid, ctx.company_of(pid)) for pid in recipients
+    )
     for pid in recipients:
         fact: dict[str, object] = {
             "t": "to",
@@ -495,7 +500,7 @@ def _sent_facts(
             fact.update(
                 purpose=purpose,
                 reply=event.get("in_reply_to") is not None,
-                after_received=timeline.received_soon_before(at, pid, co),
+                after_received=after_received,
             )
         if co is not None:
             fact["co"] = co
