@@ -8,14 +8,17 @@ a thank-you.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from conftest import make_history
 from followup.audit import Auditor
+from followup.cli import cli
 from followup.diagnostics import InputError
 from followup.history import load_histories, parse_history
 from followup.model import Finding
@@ -144,3 +147,26 @@ def test_errors_are_located_in_the_file(tmp_path: Path) -> None:
     [problem] = result.problems
     assert (problem.line, problem.column) == (6, 88)
     assert str(problem).startswith(f"{path}:6:88: 'in_reply_to' names 'r1' (line 5)")
+
+
+# -- the HTML timeline -----------------------------------------------------------------------------
+
+
+def test_the_html_timeline_draws_a_reply_as_an_answer(tmp_path: Path) -> None:
+    case = yaml.safe_load((HISTORIES / "issue-reply-an-hour-later.yaml").read_text(encoding="utf-8"))
+    path = tmp_path / "ana.yaml"
+    path.write_text(yaml.safe_dump(case["history"]), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["audit", str(path), "--as-of", case["as_of"], "--format", "html"])
+    assert result.exit_code == 0, result.output
+    page = result.output
+    centre = {
+        m["id"]: (m["x"], m["y"])
+        for m in re.finditer(r'data-event-id="(?P<id>\w+)".*?<circle cx="(?P<x>[\d.]+)" cy="(?P<y>[\d.]+)"', page)
+    }
+    # one arc, from the recruiter's email (r1) to the answer (e2), marked with ↩
+    [arc] = re.findall(r'<path class="reply-link" d="M([\d.]+) ([\d.]+) C[^"]* ([\d.]+) ([\d.]+)"/>', page)
+    assert (arc[0], arc[1]) == centre["r1"]
+    assert (arc[2], arc[3]) == centre["e2"]
+    assert page.count('class="reply-glyph"') == 1
+    # the mark's tooltip and the event log say what it answers
+    assert page.count("Email to Lena Fischer (↩ reply to r1)") == 2
