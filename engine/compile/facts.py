@@ -478,8 +478,9 @@ def _sent_facts(
     if recipients:
         base.update(person=recipients[0], name=name(recipients[0]))
     purpose = None if kind == "note" else str(base["purpose"])
-    # One value for the whole message: every fact derived from its recipients must agree, or a
-    # check-in would become two facts (counted twice) that differ only in this flag.
+    # One value for the whole message: per recipient, one call would give two check-in facts that
+    # differ only in this flag, and which of them a finding's message shows would depend on the
+    # order the engine fires in (docs/engine-semantics.md, "Replies").
     after_received = kind != "note" and any(
         timeline.received_soon_before(at, pid, ctx.company_of(pid)) for pid in recipients
     )
