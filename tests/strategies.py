@@ -270,6 +270,22 @@ class _World:
             event["id"] = self.new_id(kind[0] if kind != "reference_check" else "k")
             self.events.append((self.pick_time(), event))
 
+    def replies(self, timed: list[tuple[float, dict[str, object]]]) -> None:
+        """Mark some sent emails and calls as answers (`in_reply_to`) to a received email or call
+        at or before them, once the final times are known (events after the audit time move)."""
+        received = sorted(
+            (moment, str(e["id"]))
+            for moment, e in timed
+            if e["type"] in ("email", "call") and e["direction"] == "received"
+        )
+        for moment, event in timed:
+            if event["type"] not in ("email", "call") or event["direction"] != "sent":
+                continue
+            earlier = [rid for at, rid in received if at <= moment]
+            if earlier and self.draw(st.integers(0, 2)) == 0:
+                # Often the latest message before it (the usual answer), else any earlier one.
+                event["in_reply_to"] = earlier[-1] if self.draw(st.booleans()) else self.draw(st.sampled_from(earlier))
+
     # -- the document ------------------------------------------------------------------------------
 
     def stamp(self, moment: float) -> str:
@@ -284,7 +300,7 @@ class _World:
 
     def document(self, as_of: float) -> dict[str, object]:
         draw = self.draw
-        events = []
+        timed: list[tuple[float, dict[str, object]]] = []
         for planned, event in self.events:
             moment = planned
             if event["type"] != "interview" and planned > as_of:
@@ -295,8 +311,9 @@ class _World:
             out["at"] = self.stamp(moment)
             if "ends_epoch" in event:
                 out["ends"] = self.stamp(float(event["ends_epoch"]))
-            events.append(out)
-        events = draw(st.permutations(events))  # file order is not time order
+            timed.append((moment, out))
+        self.replies(timed)
+        events = draw(st.permutations([out for _, out in timed]))  # file order is not time order
         candidate: dict[str, object] = {"name": "Jane Doe"}
         if draw(st.booleans()):
             candidate["email"] = "jane@example.com"

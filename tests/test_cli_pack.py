@@ -42,8 +42,8 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 def test_validate_valid_packs() -> None:
     result = invoke("pack", "validate", "interview-follow-up", STRICT)
     assert result.exit_code == 0, result.output
-    assert "interview-follow-up: valid (13 rules, 29 examples, 0 tests)" in result.output
-    assert f"{STRICT}: valid (15 rules, 35 examples, 8 tests)" in result.output
+    assert "interview-follow-up: valid (13 rules, 33 examples, 0 tests)" in result.output
+    assert f"{STRICT}: valid (15 rules, 39 examples, 8 tests)" in result.output
 
 
 def test_validate_missing_pack_is_a_usage_error(tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_pack_test_lines_coverage_and_summary() -> None:
         lines[0],
     )
     assert "coverage: 16/16 rule kinds (100%) of 13 enabled rules" in lines
-    assert lines[-1] == "29 passed, 0 failed, 0 skipped"
+    assert lines[-1] == "33 passed, 0 failed, 0 skipped"
 
 
 def test_pack_test_failure_shows_a_diff_and_exits_1(tmp_path: Path) -> None:
@@ -138,7 +138,7 @@ def test_pack_test_boundaries() -> None:
         in result.output
     )
     assert "NOT CHECKED  reply-to-employer (violation): to.at at or before r.at + reply_within" in result.output
-    assert "6 boundary checks, 0 failed, 1 windows not checked" in result.output
+    assert "7 boundary checks, 0 failed, 1 windows not checked" in result.output
 
 
 def test_pack_test_invalid_pack_exits_2(tmp_path: Path) -> None:

@@ -286,7 +286,9 @@ def test_the_waiting_stretch_starts_at_the_latest_news_before_the_check_in(
     assert silence == [
         # c_k is a day after r_k, the latest news before it (not i_k's end, nor a later reply)
         ("no-early-check-in", "violation", f"c{k}", (f"c{k}", f"i{k}", f"r{k}"), None,
-         f"You checked in on {_day(3 * k + 2)}, only 1 day after {_day(3 * k + 1)}; wait 1 week.")
+         f"You checked in on {_day(3 * k + 2)}, only 1 day after Acme's email of {_day(3 * k + 1)}; wait 1 week."
+         " If it answered their message, mark it with in_reply_to (the id of their message): a reply is not a"
+         " check-in.")
         for k in (1, 2, 3)
     ] + [
         # every interview's silence starts at the latest news of all, r3, even the first one's;

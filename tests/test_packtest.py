@@ -68,7 +68,7 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 
 def test_default_pack_passes_with_full_coverage() -> None:
     outcome = run("interview-follow-up")
-    assert (outcome.ran, outcome.failed, outcome.skipped) == (29, 0, 0)
+    assert (outcome.ran, outcome.failed, outcome.skipped) == (33, 0, 0)
     assert outcome.coverage.percent == 100.0
     assert len(outcome.coverage.targets) == 16 and not outcome.coverage.missing
 
@@ -211,7 +211,8 @@ def test_every_window_of_the_default_pack_flips_at_its_boundary() -> None:
         ("send-thank-you-email", "violation", "pass"),
         ("send-thank-you-email", "next_step", "pass"),
         ("thank-you-email-within-24h", "violation", "pass"),
-        ("no-early-check-in", "violation", "pass"),
+        ("no-early-check-in", "violation", "pass"),  # waiting from the interview's end
+        ("no-early-check-in", "violation", "pass"),  # waiting from their email
     ]
 
 

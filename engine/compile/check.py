@@ -24,7 +24,7 @@ from .facts import CONTENT_FLAGS, FACT_FIELDS, GATE
 from .narrow import MAX_WAYS, way_count
 from .scope import ASOF, Scope
 
-FLAG_FIELDS = frozenset((*CONTENT_FLAGS, "proofread", "interview_word", "read_from_body"))
+FLAG_FIELDS = frozenset((*CONTENT_FLAGS, "proofread", "interview_word", "read_from_body", "reply", "after_received"))
 MAX_NTH = lim.MAX_FACTS_PER_RULE  # each step binds a fact of its own, and a match binds at most this many
 _BAD_DURATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?[A-Za-z]\w*)")
 

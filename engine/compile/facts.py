@@ -15,7 +15,7 @@ with every earlier one (quadratic in the length of a history).
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,7 +33,7 @@ CONTENT_FLAGS = ("thanks", "interest", "fit", "contact_info")
 
 # The fields of every prepared fact type: what a pack may match (checked by the compiler).
 FACT_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "interview": ("key", "at", "start", "company", "co", "position", "names"),
+    "interview": ("key", "at", "start", "company", "co", "position", "names", "what"),
     "met": ("interview", "person", "name", "role", "at", "start"),
     "member": ("interview", "person", "name"),
     "person": ("person", "name", "role", "company", "co"),
@@ -47,11 +47,12 @@ FACT_FIELDS: Mapping[str, tuple[str, ...]] = {
         "person",
         "name",
         "to_names",
+        "in_reply_to",
         "subject",
         *CONTENT_FLAGS,
         "read_from_body",
     ),
-    "call": ("key", "at", "direction", "about", "purpose", "person", "name", "to_names"),
+    "call": ("key", "at", "direction", "about", "purpose", "person", "name", "to_names", "in_reply_to"),
     "note": ("key", "at", "about", "to_names"),
     "to": (
         "event",
@@ -61,6 +62,8 @@ FACT_FIELDS: Mapping[str, tuple[str, ...]] = {
         "at",
         "about",
         "purpose",
+        "reply",
+        "after_received",
         "co",
         "previous_at",
         "met_interview_at",
@@ -72,22 +75,28 @@ FACT_FIELDS: Mapping[str, tuple[str, ...]] = {
     "reference_contact": ("key", "at", "person", "name", "request", "about", "company", "co"),
     "reference_check": ("key", "at", "person", "name", "company", "co"),
     "decision": ("key", "at", "about", "company", "co", "outcome"),
-    "last_heard": ("interview", "at", "event"),
+    "last_heard": ("interview", "at", "event", "what"),
 }
 FACT_DOCS: Mapping[str, str] = {
-    "interview": "an interview; `start` is when the follow-up clock starts (its end, else its start)",
+    "interview": (
+        "an interview; `start` is when the follow-up clock starts (its end, else its start); `what` names it"
+        " in words (`the Acme interview`)"
+    ),
     "met": "one per person met in an interview",
     "member": "one per person of an interview's company: everyone met plus everyone whose company is the interview's",
     "person": "one per person of the history",
     "email": "an email; content flags from `includes` or from the body via the pack's patterns "
-    "(`read_from_body` says which)",
-    "call": "a phone call",
+    "(`read_from_body` says which); `in_reply_to` the received email or call a sent one answers",
+    "call": "a phone call; `in_reply_to` the received email or call a sent one answers",
     "note": "a handwritten note",
     "to": (
         "one per recipient of a sent email or call, or of a note (`via` says which); `co` is the recipient's"
         " company; `previous_at` the time of the previous message with the same `via` and `purpose` to the same"
         " person; `met_interview_at` / `company_interview_at` the time of the latest interview before it in"
-        " which the recipient was met / at the recipient's company"
+        " which the recipient was met / at the recipient's company; for an email or call, `reply` whether it"
+        " answers a received message (`in_reply_to`) and `after_received` whether a received email or call"
+        " from one of its recipients or their companies came at most 2 days before it (the same on every"
+        " recipient's fact; a message can then ask whether it was a reply)"
     ),
     "received": "a received email or call (`person` is who it came from, `co` their company)",
     "social": (
@@ -105,10 +114,13 @@ FACT_DOCS: Mapping[str, str] = {
         "the latest news from an interview's company after the interview ended (a received email or call"
         " from someone met in it or working at its company, or a decision of the company; `event` is that"
         " news): the latest of all, and the latest before each sent email or call that may follow the"
-        " interview up; none when there was no news"
+        " interview up; none when there was no news. `what` names the news in words (`Acme's email`)"
     ),
 }
 GATE = "$gate"
+# How soon after a received email or call a sent one may well be its answer: a check-in message can
+# then suggest marking it with `in_reply_to`. Wording only: no finding depends on it.
+ANSWER_WINDOW = 2 * 86400
 
 
 def epoch(moment: datetime) -> int | float:
@@ -140,13 +152,16 @@ def _latest_before(times: Sequence[int | float], at: int | float) -> int | float
 
 class _Timeline:
     """Sorted times that ordering facts are read from: interviews by company, by person met, all;
-    sent messages by (recipient, via, purpose)."""
+    sent messages by (recipient, via, purpose); received emails and calls by sender and by the
+    sender's company."""
 
     def __init__(self, history: History) -> None:
         by_co: dict[str, list[int | float]] = {}
         by_met: dict[str, list[int | float]] = {}
         sent: dict[tuple[str, str, str | None], list[int | float]] = {}
+        received: dict[str, list[int | float]] = {}
         every: list[int | float] = []
+        companies = {p.id: _fold(p.company) for p in history.people if p.company}
         for e in history.events:
             at = epoch(e.at)
             if e.type == "interview":
@@ -154,18 +169,35 @@ class _Timeline:
                 by_co.setdefault(_fold(e.get("company")), []).append(at)
                 for pid in ids(e.get("with"), unique=True):
                     by_met.setdefault(pid, []).append(at)
-            elif e.type in ("email", "call", "note") and (e.type == "note" or e.get("direction", "sent") == "sent"):
+            elif _is_received(e):
+                sender = e.get("from")
+                if sender is not None:
+                    received.setdefault(f"person {sender}", []).append(at)
+                    if str(sender) in companies:
+                        received.setdefault(f"co {companies[str(sender)]}", []).append(at)
+            elif e.type in ("email", "call", "note"):
                 purpose = None if e.type == "note" else str(e.get("purpose", "other"))
                 for pid in ids(e.get("to"), unique=True):
                     sent.setdefault((pid, e.type, purpose), []).append(at)
         self.by_co = {k: sorted(v) for k, v in by_co.items()}
         self.by_met = {k: sorted(v) for k, v in by_met.items()}
         self.sent = {k: sorted(v) for k, v in sent.items()}
+        self.received = {k: sorted(v) for k, v in received.items()}
         self.every = sorted(every)
 
     def interview_at(self, at: int | float, co: str | None = None) -> int | float | None:
         """The time of the latest interview before ``at`` (at company ``co`` if given)."""
         return _latest_before(self.every if co is None else self.by_co.get(co, ()), at)
+
+    def received_soon_before(self, at: int | float, pid: str, co: str | None) -> bool:
+        """Whether ``pid``, or someone at company ``co``, wrote or called at most ``ANSWER_WINDOW``
+        before ``at`` (or at ``at``)."""
+        for key in (f"person {pid}", f"co {co}" if co is not None else None):
+            times = self.received.get(key, ()) if key is not None else ()
+            index = bisect_right(times, at)
+            if index and at - times[index - 1] <= ANSWER_WINDOW:
+                return True
+        return False
 
 
 def _set_time(fact: dict[str, object], name: str, value: int | float | None) -> None:
@@ -330,11 +362,24 @@ def _last_heard(history: History) -> list[dict[str, object]]:
         for pid in ids(e.get("to"), unique=True):
             for i in reach.interviews(pid, at):
                 want(i, at)
+    events = {e.id: e for e in history.events}
     return [
         # `ev` as a derived fact from the interview and the news would have it: interview, then news.
-        {"t": "last_heard", "ev": f"{key} {news[1]}", "interview": key, "at": news[0], "event": news[1]}
+        {
+            "t": "last_heard",
+            "ev": f"{key} {news[1]}",
+            "interview": key,
+            "at": news[0],
+            "event": news[1],
+            "what": f"{_possessive(str(by_key[key].get('company')))} {events[news[1]].type}",
+        }
         for key, news in wanted
     ]
+
+
+def _possessive(name: str) -> str:
+    """``Acme's``, ``Siemens'``: whose news it was, for a message."""
+    return f"{name}'" if name.endswith(("s", "S")) else f"{name}'s"
 
 
 def _company_of(event: Event, interviews: Mapping[str, Event]) -> str | None:
@@ -382,7 +427,13 @@ def _interview_facts(
     ends = event.get("ends")
     start = epoch(ends) if isinstance(ends, datetime) else at
     company = str(event.get("company"))
-    base.update(start=start, company=company, co=_fold(company), names=and_list([name(p) for p in met]))
+    base.update(
+        start=start,
+        company=company,
+        co=_fold(company),
+        names=and_list([name(p) for p in met]),
+        what=f"the {company} interview",
+    )
     if event.get("position") is not None:
         base["position"] = str(event.get("position"))
     for pid in met:
@@ -415,6 +466,8 @@ def _message_facts(
     direction = "sent" if kind == "note" else str(event.get("direction", "sent"))
     if kind != "note":
         base.update(direction=direction, purpose=str(event.get("purpose", "other")))
+        if event.get("in_reply_to") is not None:
+            base["in_reply_to"] = str(event.get("in_reply_to"))
     if kind == "email":
         _email_content(base, event, ctx.patterns)
         body = str(event.get("body") or "")
@@ -435,6 +488,12 @@ def _sent_facts(
     if recipients:
         base.update(person=recipients[0], name=name(recipients[0]))
     purpose = None if kind == "note" else str(base["purpose"])
+    # One value for the whole message: per recipient, one call would give two check-in facts that
+    # differ only in this flag, and which of them a finding's message shows would depend on the
+    # order the engine fires in (docs/engine-semantics.md, "Replies").
+    after_received = kind != "note" and any(
+        timeline.received_soon_before(at, pid, ctx.company_of(pid)) for pid in recipients
+    )
     for pid in recipients:
         fact: dict[str, object] = {
             "t": "to",
@@ -447,9 +506,13 @@ def _sent_facts(
         }
         if about is not None:
             fact["about"] = str(about)
-        if purpose is not None:
-            fact["purpose"] = purpose
         co = ctx.company_of(pid)
+        if purpose is not None:
+            fact.update(
+                purpose=purpose,
+                reply=event.get("in_reply_to") is not None,
+                after_received=after_received,
+            )
         if co is not None:
             fact["co"] = co
             _set_time(fact, "company_interview_at", timeline.interview_at(at, co))

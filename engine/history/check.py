@@ -30,6 +30,7 @@ from ..diagnostics import (
 )
 from ..model import Candidate, Event, History, Person
 from .instants import InstantError, check_range, leap_second, leap_second_message
+from .replies import check_replies
 from .schema import validators
 
 DEFAULT_TIMEZONE = "UTC"
@@ -210,6 +211,7 @@ class HistoryChecker:
             self.check_direction(event, base)
             # With an unknown zone, times are hours off: the zone error is enough, not "future" too.
             self.check_times(index, event, base, zone or UTC, judge_future=zone is not None)
+        check_replies(self, event_ids)
         return zone_name
 
     def check_timezone(self) -> tuple[str, tzinfo | None]:

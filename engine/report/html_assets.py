@@ -75,6 +75,8 @@ svg.timeline .asof-label{font-size:12px;font-weight:600;fill:var(--accent)}
 svg.timeline .event-mark circle,svg.timeline .event-mark rect{fill:var(--event);stroke:#fff;stroke-width:2}
 svg.timeline .event-mark.received circle{fill:#fff;stroke:var(--event);stroke-width:2}
 svg.timeline .event-mark .span{fill:#98a2b3;stroke:none}
+svg.timeline .reply-link{fill:none;stroke:var(--event);stroke-width:1.5;stroke-dasharray:4 3}
+svg.timeline .reply-glyph{font-size:12px;fill:var(--event)}
 svg.timeline .event-mark .id{font-size:11px;fill:var(--ink3)}
 svg.timeline a.event-mark:focus-visible circle{stroke:var(--accent);stroke-width:3}
 svg.timeline .badge rect{stroke:#fff;stroke-width:1.5}

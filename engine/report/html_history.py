@@ -240,6 +240,7 @@ class HistorySection:
         findings_on: dict[str, list[Finding]] = {}
         for f in self.violations:
             findings_on.setdefault(f.subject, []).append(f)
+        out.extend(self._reply_links(axis, lane_y))
         last_label: dict[str, float] = {}
         for e in self.events:
             cy = lane_y[e.type] + LANE_H / 2 + 6
@@ -305,6 +306,22 @@ class HistorySection:
         label = f'<text class="id" x="{x}" y="{cy + 22:g}" text-anchor="middle">{esc(e.id)}</text>' if show_id else ""
         return (f'<a class="{classes}" data-event-id="{esc(e.id)}" href="#{self.event_anchor[e.id]}">'
                 f"<title>{esc(title)}</title>{shape}{label}</a>")
+
+    def _reply_links(self, axis: Axis, lane_y: dict[str, float]) -> list[str]:
+        """An arc from each received message to the reply that answers it (`in_reply_to`), drawn
+        under the marks: a reply reads as an answer, not as one more contact."""
+        marks = {e.id: (axis.x(e.at), lane_y[e.type] + LANE_H / 2 + 6) for e in self.events}
+        out: list[str] = []
+        for e in self.events:
+            target = e.data.get("in_reply_to")
+            answered = marks.get(target) if isinstance(target, str) else None
+            if answered is None:
+                continue
+            (x1, y1), (x2, y2) = answered, marks[e.id]
+            top = min(y1, y2) - 22
+            out.append(f'<path class="reply-link" d="M{x1} {y1:g} C{x1} {top:g} {x2} {top:g} {x2} {y2:g}"/>')
+            out.append(f'<text class="reply-glyph" x="{x2 + 5:g}" y="{y2 - 9:g}">↩</text>')
+        return out
 
     def _badge(self, f: Finding, x: float, mark_x: float, cy: float) -> str:
         waived = " waived" if f.waived else ""

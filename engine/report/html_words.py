@@ -144,6 +144,8 @@ def _message(event: Event, history: History) -> str:
     else:
         text = f"{noun} to {names(history, get('to')) or '?'}"
     extras = []
+    if get("in_reply_to"):
+        extras.append(f"↩ reply to {get('in_reply_to')}")
     if get("purpose") and get("purpose") != "other":
         extras.append(words(get("purpose")))
     if get("proofread_by"):
