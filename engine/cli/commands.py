@@ -139,6 +139,21 @@ def cli() -> None:
     callback=parse_max_size,
     help="Largest history read, e.g. 32MiB (for .jsonl: per line).",
 )
+@click.option(
+    "--sort",
+    type=click.Choice(["source", "urgency"]),
+    default="source",
+    show_default=True,
+    help="Order of the histories in every report: as read, or most urgent first "
+    "(errors, then overdue next steps, then the soonest due).",
+)
+@click.option(
+    "--baseline",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="An earlier JSON report: mark findings new or unchanged, list those resolved; "
+    "--fail-on then counts only new violations.",
+)
 def audit(  # noqa: PLR0913  click hands each of the command's options to it as a keyword
     *,
     paths: tuple[str, ...],
@@ -152,6 +167,8 @@ def audit(  # noqa: PLR0913  click hands each of the command's options to it as 
     waivers: str | None,
     engine: Engine,
     max_history_size: int,
+    sort: str,
+    baseline: str | None,
 ) -> None:
     """Audit history files, directories (*.yaml, *.yml, *.json, *.jsonl, recursively) or - (stdin).
 
@@ -160,6 +177,7 @@ def audit(  # noqa: PLR0913  click hands each of the command's options to it as 
       followup audit jane.yaml --as-of 2026-11-25T12:00-05:00
       followup audit exports/ --format json -o report.json --report sarif=report.sarif
       followup audit batch.jsonl --fail-on warning --waivers waivers.yaml
+      followup audit exports/ --sort urgency --baseline last.json --format json -o today.json
 
     \b
     Exit codes: 0 no violation at or above --fail-on; 1 at least one;
@@ -179,6 +197,8 @@ def audit(  # noqa: PLR0913  click hands each of the command's options to it as 
         waivers=waivers,
         engine=engine,
         max_history_size=max_history_size,
+        sort=sort,
+        baseline=baseline,
     )
     sys.exit(run_audit(options, sys.stdout))
 

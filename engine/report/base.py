@@ -47,13 +47,21 @@ class Summary:
     next_steps: int = 0
     errors: int = 0
     waived: int = 0
-    failing: int = 0  # violations at or above --fail-on, not waived
+    failing: int = 0  # violations at or above --fail-on, not waived (with --baseline: only new ones)
     by_severity: dict[str, int] = field(default_factory=dict)
+    # With --baseline: findings not in the baseline, and the baseline's findings no longer reported.
+    baseline: bool = False
+    new: int = 0
+    resolved: int = 0
 
     def add(self, result: HistoryResult, fail_on: str) -> None:
         self.histories += 1
         threshold = SEVERITY_RANK.get(fail_on, 99)
+        if result.absent is not None:
+            self.baseline = True
+            self.resolved += len(result.absent)
         for f in result.findings:
+            self.new += f.baseline_state == "new"
             if f.kind == "next_step":
                 self.next_steps += 1
                 continue
@@ -61,7 +69,7 @@ class Summary:
             self.by_severity[f.severity] = self.by_severity.get(f.severity, 0) + 1
             if f.waived is not None:
                 self.waived += 1
-            elif SEVERITY_RANK[f.severity] >= threshold:
+            elif SEVERITY_RANK[f.severity] >= threshold and f.baseline_state != "unchanged":
                 self.failing += 1
 
 
@@ -75,6 +83,11 @@ class Context:
     fail_on: str
     engine: Engine = "durable"
     color: bool = False
+    # ``--baseline FILE`` as given (None without one): formats say what is new since it.
+    baseline: str | None = None
+    # Every report of the run as (format, file; "-" for standard output): a short report can say
+    # where the full one is.
+    reports: tuple[tuple[str, str], ...] = ()
 
 
 class Formatter(Protocol):

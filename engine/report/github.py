@@ -86,6 +86,8 @@ class Formatter:
             )
         else:
             name, message = COMMANDS[f.severity], f"{who}{f.message} [{f.rule}]"
+        if f.baseline_state == "new":
+            title = f"New: {title}"
         file = _file(result.source)
         if file is None:
             if result.source != STDIN_NAME:
@@ -109,4 +111,6 @@ class Formatter:
         ]
         if summary.waived:
             parts.append(f"{summary.waived} waived")
+        if summary.baseline:
+            parts.append(f"{summary.new} new and {summary.resolved} resolved since the baseline")
         self.out.write("followup: " + ", ".join(parts) + "\n")

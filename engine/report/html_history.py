@@ -121,6 +121,10 @@ def make_axis(moments: Iterable[datetime], tz: ZoneInfo) -> Axis:
     return Axis(lo - pad, hi + pad, tz)
 
 
+# The mark of a finding that the baseline report did not have.
+NEW = '<span class="chip chip-new">New</span>'
+
+
 class HistorySection:
     """The section of one history: head, timeline, findings, people, event log."""
 
@@ -355,7 +359,7 @@ class HistorySection:
     def findings(self) -> str:
         out: list[str] = []
         if not self.violations and not self.steps:
-            return '<p class="empty">Nothing to report: every rule is followed and nothing is due.</p>'
+            out.append('<p class="empty">Nothing to report: every rule is followed and nothing is due.</p>')
         if self.violations:
             out.append(f"<h3>Violations ({len(self.violations)})</h3><ol>")
             for f in self.violations:
@@ -367,6 +371,7 @@ class HistorySection:
                     f'<li class="finding violation sev-{f.severity}{" is-waived" if f.waived else ""}" '
                     f'data-filter="{f.severity}">'
                     f'<div class="head"><span class="chip chip-{f.severity}">{SEVERITY_LABEL[f.severity]}</span>'
+                    f"{NEW if f.baseline_state == 'new' else ''}"
                     f'<span class="title">{esc(self._rule_title(f))}</span></div>'
                     f'<p class="message">{esc(f.message)}</p><p class="where">{self._where(f)}</p>{waived}</li>'
                 )
@@ -380,12 +385,17 @@ class HistorySection:
                 out.append(
                     '<li class="finding step" data-filter="next-step">'
                     f'<div class="head"><span class="chip chip-step">Next step {number}</span>'
+                    f"{NEW if f.baseline_state == 'new' else ''}"
                     f'<span class="title">{esc(self._rule_title(f))}</span></div>'
                     f'<p class="message"><span class="due"><time datetime="{esc(due.isoformat())}">'
                     f"{esc(local_time(due, self.tz))}</time></span> ({when}) — {esc(f.message)}</p>"
                     f'<p class="where">{self._where(f)}</p></li>'
                 )
             out.append("</ol>")
+        if self.result.absent:
+            absent = self.result.absent
+            items = "".join(f"<li>✓ {esc(self._rule_title(f))} · {self._where(f)}</li>" for f in absent)
+            out.append(f'<h3>Resolved since the baseline ({len(absent)})</h3><ul class="resolved">{items}</ul>')
         return "".join(out)
 
     def people(self) -> str:
