@@ -90,6 +90,17 @@ class Context:
     reports: tuple[tuple[str, str], ...] = ()
 
 
+# Which of a run's other reports to point a reader to first for everything (short reports: Markdown
+# within GitHub's comment limit, GitHub annotations within what a step shows).
+FULL_REPORTS = ("html", "json", "sarif", "text", "junit")
+
+
+def full_reports(context: Context) -> list[tuple[str, str]]:
+    """The run's report files that hold every finding, as (format, file), best first."""
+    files = [(name, path) for name, path in context.reports if name in FULL_REPORTS and path != "-"]
+    return sorted(files, key=lambda item: FULL_REPORTS.index(item[0]))
+
+
 class Formatter(Protocol):
     def __init__(self, out: TextIO, context: Context) -> None: ...
 

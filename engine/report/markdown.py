@@ -36,7 +36,7 @@ from ..compile.template import format_time
 from ..diagnostics import Problem, display_path, escape_controls
 from ..model import Finding, HistoryResult
 from ..wording import plural
-from .base import Context, Summary, quoted_source
+from .base import Context, Summary, full_reports, quoted_source
 from .sarif import subject_position
 from .triage import Triage, triage, urgency
 
@@ -335,8 +335,7 @@ class Formatter:
         warnings = sum(s.triage.warnings for s in rest)
         overdue = sum(s.triage.overdue for s in rest)
         steps = sum(s.triage.next_steps for s in rest)
-        where = [f"`{name}` report in {cell(path)}" for name, path in self.context.reports
-                 if name != "markdown" and path != "-"]
+        where = [f"{name} in {cell(path)}" for name, path in full_reports(self.context)]
         pointer = f" See the full report: {', '.join(where[:3])}." if where else " Other formats show all of them."
         return (
             f"\n**{plural(count, 'more history', 'more histories')} not shown here** (this summary keeps within "
