@@ -16,7 +16,7 @@ not in the baseline are marked 🆕 and each history lists what was resolved sin
 
 Size: the whole report is at most ``LIMIT`` (65,536) characters, counted as UTF-16 code units as
 GitHub counts a comment's length, whatever the batch. When everything does not fit, the sections
-of the most urgent histories are written, most urgent first, while they fit; the rest are counted
+of the most urgent histories are written, most urgent first, until one does not fit; the rest are counted
 in one line that says where the full report is (the run's other report files). The attention table,
 the input errors and the list of clean histories are cut the same way.
 
@@ -280,7 +280,8 @@ class Formatter:
         return text
 
     def _choose(self, budget: _Budget) -> list[_Section]:
-        """Every section in stream order when all fit; else the most urgent that fit, most urgent first."""
+        """Every section in stream order when all fit; else the most urgent ones, most urgent first, up
+        to the first that does not fit."""
         room = budget.left - self._tails()
         total = sum(s.characters for s in self.histories)
         if total <= room:
@@ -288,10 +289,11 @@ class Formatter:
             return list(self.histories)
         chosen: list[_Section] = []
         for section in sorted(self.histories, key=lambda s: s.key):
-            if section.characters <= room:
-                chosen.append(section)
-                room -= section.characters
-                budget.left -= section.characters
+            if section.characters > room:
+                break  # the rest are counted: what is shown is exactly the most urgent
+            chosen.append(section)
+            room -= section.characters
+            budget.left -= section.characters
         return chosen
 
     def _tails(self) -> int:
