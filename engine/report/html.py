@@ -166,6 +166,27 @@ class Formatter:
             f"</div>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
         )
 
+    def _plain_verdict(self) -> str:
+        """For a page of one history (the candidate's): what to do, in words, not the CI's verdict."""
+        [row] = self.rows
+        t = row.triage
+        later = t.next_steps - t.overdue
+        if t.overdue:
+            text = "Start with the overdue next step"
+            if t.overdue > 1:
+                text = f"Start with the {t.overdue} overdue next steps"
+            text += f", then the {later} other{'s' if later != 1 else ''}." if later else "."
+            cls = "fail"
+        elif t.next_steps:
+            text = f"Nothing is overdue: {plural(t.next_steps, 'next step')} ahead."
+            cls = "pass"
+        else:
+            text = "Nothing to do right now."
+            cls = "pass"
+        if t.errors or t.warnings:
+            text += " Below them: what to do differently next time."
+        return f'<p class="verdict {cls}">{esc(text)}</p>'
+
     # -- the overview: who needs attention, most urgent first; sortable by each column ----------------
 
     def _overview(self) -> str:
@@ -230,7 +251,9 @@ class Formatter:
             f'<span class="chip chip-{s}">{plural(n, SEVERITY_LABEL[s].lower())}</span>'
             for s in SEVERITIES if (n := summary.by_severity.get(s))
         )
-        if fail_on == "never":
+        if self.count == 1:
+            verdict = self._plain_verdict()
+        elif fail_on == "never":
             verdict = '<p class="verdict pass">--fail-on never: violations do not fail the run.</p>'
         elif summary.failing:
             verdict = (f'<p class="verdict fail">Fails --fail-on {esc(fail_on)}: '

@@ -108,6 +108,10 @@ svg.timeline .next-step text{font-size:12px;fill:var(--step);font-weight:700}
 .finding .message{margin:4px 0 0}
 .finding .where{margin:4px 0 0;color:var(--ink3);font-size:13px}
 .finding .due{font-weight:600}
+.finding .due.late{color:var(--error)}
+.finding .why{margin:4px 0 0;font-size:14px;color:var(--ink2)}
+h4.due-group{font-size:13px;margin:10px 0 6px;color:var(--ink2)}
+h4.due-overdue{color:var(--error)}
 .finding .waiver{margin:6px 0 0;font-size:13px;color:var(--ink2)}
 .finding.is-waived{opacity:.8}
 .empty{color:var(--step);font-weight:600;margin:14px 0 0}
@@ -162,6 +166,14 @@ if(m){m[1].split(',').forEach(function(v){boxes.forEach(function(b){if(b.value==
 boxes.forEach(function(b){b.addEventListener('change',apply);});
 var bar=document.getElementById('filters');if(bar)bar.hidden=false;
 apply();
+// On a narrow screen the timeline scrolls sideways: open it at the audit time ("today"), with the
+// past on its left, instead of at the oldest event.
+[].forEach.call(document.querySelectorAll('.timeline-scroll'),function(box){
+ var svg=box.querySelector('svg.timeline'),line=box.querySelector('.asof-line');
+ if(!svg||!line||box.scrollWidth<=box.clientWidth)return;
+ var scale=svg.getBoundingClientRect().width/svg.viewBox.baseVal.width;
+ box.scrollLeft=Math.max(0,line.x1.baseVal.value*scale-box.clientWidth*2/3);
+});
 [].forEach.call(document.querySelectorAll('table.overview'),function(table){
  var heads=[].slice.call(table.querySelectorAll('th[data-sort]'));
  heads.forEach(function(th,col){

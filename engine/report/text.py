@@ -1,4 +1,6 @@
-"""``--format text``: what a coach reads. Per history: violations, then next steps with due dates.
+"""``--format text``: what a coach (and, for one history, the candidate) reads. Per history: the
+next steps, grouped as overdue, due within a week and later (an overdue step says how late it is
+before its message), then the violations; a report of one history also says why each rule matters.
 
 A batch (two histories or more) opens with "Needs attention": every history with something to do,
 most urgent first (errors, overdue next steps, the soonest due), one line each with its counts.
@@ -26,7 +28,7 @@ from ..diagnostics import Problem, printable
 from ..model import Finding, HistoryResult
 from ..wording import plural
 from .base import Context, Summary, quoted_source
-from .triage import Triage, triage, urgency
+from .triage import DUE_GROUPS, Triage, due_group, span, triage, urgency
 
 SPOOL_BYTES = 1 << 20
 
@@ -58,6 +60,8 @@ class Formatter:
         # Everything but the overview goes here first; closed in ``end``.
         self.out: IO[str] = tempfile.SpooledTemporaryFile(SPOOL_BYTES, mode="w+", encoding="utf-8")  # noqa: SIM115
         self.rows: list[_Row] = []
+        self.held: HistoryResult | None = None
+        self.rationales = {rule.id: " ".join(rule.rationale.split()) for rule in context.pack.rules}
 
     def _echo(self, text: str = "", **style: Any) -> None:
         self._line(self.out, text, **style)
@@ -79,24 +83,38 @@ class Formatter:
         label = f"{quoted_source(result)} — {result.candidate}"
         key = urgency(result, self.context.as_of)
         self.rows.append(_Row(key, label, triage(result, self.context.as_of), tz, new_count, resolved))
-        as_of = format_time(self.context.as_of.timestamp(), tz)
-        self._echo(f"{quoted_source(result)} — {result.candidate} (as of {as_of})", bold=True)
+        # The first history waits: alone, it is written for the candidate (with why each rule
+        # matters); with others, for the coach.
+        if len(self.rows) == 1:
+            self.held = result
+            return
+        if self.held is not None:
+            self._section(self.held, for_candidate=False)
+            self.held = None
+        self._section(result, for_candidate=False)
+
+    def _section(self, result: HistoryResult, *, for_candidate: bool) -> None:
+        """Next steps first (overdue, due within a week, later), then violations."""
+        tz = ZoneInfo(result.history.timezone) if result.history else ZoneInfo("UTC")
+        as_of = self.context.as_of
+        self._echo(f"{quoted_source(result)} — {result.candidate} (as of {format_time(as_of.timestamp(), tz)})",
+                   bold=True)
         violations = [f for f in result.findings if f.kind == "violation"]
         steps = [f for f in result.findings if f.kind == "next_step"]
         if not result.findings:
             self._echo("  Nothing to report: every rule is followed and nothing is due.", fg="green")
+        if steps:
+            self._echo(f"  Next steps ({len(steps)})", bold=True)
+            for group, heading in DUE_GROUPS:
+                chosen = [f for f in steps if due_group(f, as_of) == group]
+                if chosen:
+                    self._echo(f"    {heading} ({len(chosen)})", bold=True)
+                for f in chosen:
+                    self._step(f, tz)
         if violations:
             self._echo(f"  Violations ({len(violations)})", bold=True)
             for f in violations:
-                self._violation(f)
-        if steps:
-            self._echo(f"  Next steps ({len(steps)})", bold=True)
-            for f in steps:
-                due = format_time(f.due.timestamp(), tz) if f.due else "now"
-                overdue = "  (overdue)" if f.due and f.due < self.context.as_of else ""
-                new = "  (new)" if f.baseline_state == "new" else ""
-                self._echo(f"    → due {due}{overdue}{new}  [{f.rule}]", fg="red" if overdue else None)
-                self._echo(f"      {f.message}")
+                self._violation(f, for_candidate)
         if result.absent:
             self._echo(f"  Resolved since the baseline ({len(result.absent)})", bold=True)
             for f in result.absent:
@@ -105,7 +123,21 @@ class Formatter:
                 self._echo(f"    ✓ {what} {f.rule} on {f.subject}{who}", fg="green")
         self._echo()
 
-    def _violation(self, f: Finding) -> None:
+    def _step(self, f: Finding, tz: ZoneInfo) -> None:
+        new = "  (new)" if f.baseline_state == "new" else ""
+        if f.due is None:
+            self._echo(f"      → due now{new}  [{f.rule}]")
+        elif f.due < self.context.as_of:
+            # Said before the message, whose own words may still speak of the due date as ahead.
+            late = span((self.context.as_of - f.due).total_seconds())
+            self._echo(f"      → was due {format_time(f.due.timestamp(), tz)} — {late} overdue{new}  [{f.rule}]",
+                       fg="red")
+        else:
+            ahead = span((f.due - self.context.as_of).total_seconds())
+            self._echo(f"      → due {format_time(f.due.timestamp(), tz)}, in {ahead}{new}  [{f.rule}]")
+        self._echo(f"        {f.message}")
+
+    def _violation(self, f: Finding, for_candidate: bool) -> None:
         waived = " (waived)" if f.waived else ""
         new = " (new)" if f.baseline_state == "new" else ""
         who = f" {f.person}" if f.person else ""
@@ -114,6 +146,8 @@ class Formatter:
             fg=COLORS[f.severity],
         )
         self._echo(f"      {f.message}")
+        if for_candidate and (rationale := self.rationales.get(f.rule)):
+            self._echo(f"      Why it matters: {rationale}")
         if f.waived:
             self._echo(f"      waived by {f.waived.approved_by} until {f.waived.expires}: {f.waived.reason}")
 
@@ -143,6 +177,8 @@ class Formatter:
         self._line(out)
 
     def end(self, summary: Summary) -> None:
+        if self.held is not None:
+            self._section(self.held, for_candidate=True)
         if len(self.rows) > 1:
             self._overview()
         self.out.seek(0)

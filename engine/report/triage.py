@@ -85,3 +85,28 @@ def urgency(result: HistoryResult, as_of: datetime) -> tuple[object, ...]:
     due = t.next_due.timestamp() if t.next_due is not None else 0.0
     line = result.history.line if result.history is not None else 0
     return (-t.errors, -t.overdue, t.next_due is None, due, result.source, line)
+
+
+# -- a candidate's to-do list: next steps by when they are due ----------------------------------------
+
+WEEK = 7 * 86400
+# (group, heading), in the order a candidate reads them.
+DUE_GROUPS = (("overdue", "Overdue"), ("week", "Due within a week"), ("later", "Later"))
+
+
+def due_group(f: Finding, as_of: datetime) -> str:
+    """``overdue``, ``week`` (due within seven days; a step without a due time is due now) or ``later``."""
+    if f.due is None:
+        return "week"
+    if f.due < as_of:
+        return "overdue"
+    return "week" if (f.due - as_of).total_seconds() <= WEEK else "later"
+
+
+def span(seconds: float) -> str:
+    """A duration in plain words, to the largest unit: ``6 days``, ``3 hours``, ``20 minutes``."""
+    seconds = abs(seconds)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            return plural(int(seconds // size), unit)
+    return "less than a minute"
