@@ -53,6 +53,8 @@ class AuditOptions:
     max_history_size: int = DEFAULT_MAX_SIZE  # bytes; JSON Lines: per line
     sort: str = "source"  # or "urgency"
     baseline: str | None = None  # an earlier JSON report
+    calendar_as: str = "todo"  # ics: "todo" or "event"
+    calendar_source: str = "relative"  # ics: "relative" or "none"
 
 
 @dataclass(frozen=True)
@@ -293,6 +295,8 @@ def _open_reports(
             color,
             baseline=options.baseline,
             reports=tuple((n, p or "-") for n, p in targets),
+            calendar_as=options.calendar_as,
+            calendar_source=options.calendar_source,
         )
         reports.append(_Report(name, where, out, formatter(name, out, context), file))
     return reports

@@ -154,6 +154,20 @@ def cli() -> None:
     help="An earlier JSON report: mark findings new or unchanged, list those resolved; "
     "--fail-on then counts only new violations.",
 )
+@click.option(
+    "--calendar-as",
+    type=click.Choice(["todo", "event"]),
+    default="todo",
+    show_default=True,
+    help="ics: next steps as to-dos, or as events with an alarm (for calendars that ignore to-dos).",
+)
+@click.option(
+    "--calendar-source",
+    type=click.Choice(["relative", "none"]),
+    default="relative",
+    show_default=True,
+    help="ics: name each history's file relative to here (never a full local path), or not at all.",
+)
 def audit(  # noqa: PLR0913  click hands each of the command's options to it as a keyword
     *,
     paths: tuple[str, ...],
@@ -169,6 +183,8 @@ def audit(  # noqa: PLR0913  click hands each of the command's options to it as 
     max_history_size: int,
     sort: str,
     baseline: str | None,
+    calendar_as: str,
+    calendar_source: str,
 ) -> None:
     """Audit history files, directories (*.yaml, *.yml, *.json, *.jsonl, recursively) or - (stdin).
 
@@ -199,6 +215,8 @@ def audit(  # noqa: PLR0913  click hands each of the command's options to it as 
         max_history_size=max_history_size,
         sort=sort,
         baseline=baseline,
+        calendar_as=calendar_as,
+        calendar_source=calendar_source,
     )
     sys.exit(run_audit(options, sys.stdout))
 

@@ -88,6 +88,9 @@ class Context:
     # Every report of the run as (format, file; "-" for standard output): a short report can say
     # where the full one is.
     reports: tuple[tuple[str, str], ...] = ()
+    # The calendar (ics): to-dos or events with an alarm; the source relative, or left out.
+    calendar_as: str = "todo"
+    calendar_source: str = "relative"
 
 
 # Which of a run's other reports to point a reader to first for everything (short reports: Markdown
