@@ -13,6 +13,8 @@ Severity = Literal["error", "warning", "info"]
 RuleKind = Literal["violation", "next_step", "derive"]
 # Which backend runs a compiled pack (`--engine`).
 Engine = Literal["durable", "reference"]
+# A finding compared with an earlier report (``audit --baseline``).
+BaselineState = Literal["new", "unchanged"]
 SEVERITY_RANK: Mapping[str, int] = {"info": 0, "warning": 1, "error": 2}
 
 
@@ -90,6 +92,8 @@ class Finding:
     message: str
     waived: Waived | None = None
     remedy: str | None = None  # what to do now (violations of rules that say)
+    # Set only with ``--baseline``: whether the earlier report already had this finding.
+    baseline_state: BaselineState | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,9 @@ class HistoryResult:
     candidate: str
     findings: tuple[Finding, ...]
     history: History | None = None
+    # With ``--baseline``: the earlier report's findings for this candidate that are no longer
+    # reported (resolved); None without a baseline.
+    absent: tuple[Finding, ...] | None = None
 
     @property
     def candidate_id(self) -> str | None:

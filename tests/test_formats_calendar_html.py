@@ -314,7 +314,7 @@ def test_ics_one_vtodo_per_next_step_read_back(alex: Path) -> None:
     assert all(str(t["UID"]).endswith("@followup") for t in todos)
     assert all(t["DTSTAMP"].dt == datetime(2026, 11, 13, 12, tzinfo=UTC) for t in todos)
     jane_todo = next(t for t in todos if "Acme" in str(t["SUMMARY"]))
-    assert str(jane_todo["SUMMARY"]) == "Call Kim Lee and Raj Patel at Acme to check in"
+    assert str(jane_todo["SUMMARY"]) == "Jane Doe: Call Kim Lee and Raj Patel at Acme to check in"  # a batch
     description = str(jane_todo["DESCRIPTION"])
     assert "No news from Acme since Thu 12 Nov 2026: call Kim Lee and Raj Patel to check in on Thu 19 Nov 2026 15:00 EST" in description
     assert "one call to the interviewer shows you are still interested" in description  # the rationale

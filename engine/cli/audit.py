@@ -17,6 +17,7 @@ from typing import TextIO
 
 from .. import __version__
 from ..audit.auditor import Auditor
+from ..audit.baseline import Baseline, load_baseline
 from ..audit.parallel import (
     SMALL_BATCH,
     WorkerCrashed,
@@ -31,6 +32,7 @@ from ..diagnostics import InputError, Problem
 from ..io.sources import DEFAULT_MAX_SIZE, Source, Warn, iter_sources
 from ..model import Engine, HistoryResult
 from ..report import Context, Formatter, Summary, formatter, report_file
+from ..report.triage import urgency
 from .outputs import conflict, walk_skip
 from .select import Intake, Where
 
@@ -52,6 +54,10 @@ class AuditOptions:
     max_history_size: int = DEFAULT_MAX_SIZE  # bytes; JSON Lines: per line
     as_of_clock: str = ""  # "CET, UTC+01:00" when --as-of had no offset and was read locally
     where: Where = field(default_factory=Where)
+    sort: str = "source"  # or "urgency"
+    baseline: str | None = None  # an earlier JSON report
+    calendar_as: str = "todo"  # ics: "todo" or "event"
+    calendar_source: str = "relative"  # ics: "relative" or "none"
 
 
 @dataclass(frozen=True)
@@ -284,22 +290,39 @@ def _open_reports(
                 return None
         color = out is stdout and _isatty(stdout)
         context = Context(
-            __version__, auditor.pack, options.as_of, options.fail_on, options.engine, color, options.as_of_clock
+            __version__,
+            auditor.pack,
+            options.as_of,
+            options.fail_on,
+            options.engine,
+            color,
+            baseline=options.baseline,
+            reports=tuple((n, p or "-") for n, p in targets),
+            calendar_as=options.calendar_as,
+            calendar_source=options.calendar_source,
+            clock=options.as_of_clock,
         )
         reports.append(_Report(name, where, out, formatter(name, out, context), file))
     return reports
 
 
-def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
-    auditor = Auditor.for_pack(options.pack, options.engine)
+def _load_marks(options: AuditOptions, auditor: Auditor, err: TextIO) -> tuple[Waivers | None, Baseline | None]:
+    """The waivers and the baseline, if given (InputError: their problems, located)."""
     waivers: Waivers | None = None
     if options.waivers is not None:
-        try:
-            waivers = load_waivers(options.waivers, auditor.pack, options.as_of)
-        except InputError as error:
-            _write_lines(err, error.problems)
-            return EXIT_ERROR
+        waivers = load_waivers(options.waivers, auditor.pack, options.as_of)
         _write_lines(err, waivers.warnings())
+    baseline = load_baseline(options.baseline) if options.baseline is not None else None
+    return waivers, baseline
+
+
+def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
+    auditor = Auditor.for_pack(options.pack, options.engine)
+    try:
+        waivers, baseline = _load_marks(options, auditor, err)
+    except InputError as error:
+        _write_lines(err, error.problems)
+        return EXIT_ERROR
     # Input errors also go to stderr unless the main report already shows them on the terminal.
     errors_to_stderr = options.output not in (None, "-") or options.format not in ("text", "github")
     with contextlib.ExitStack() as stack:
@@ -308,8 +331,15 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
             return EXIT_ERROR
         batch = Batch.open(options.paths, options.max_history_size, lambda p: err.write(f"{p}\n"), walk_skip(options))
         progress = Progress(err, batch.several and _isatty(err))
-        summary = Summary()
+        summary = Summary(baseline=baseline is not None)
         _each(reports, lambda w: w.begin())
+        # --sort urgency needs every result before the first is written: they are kept until then.
+        pending: list[HistoryResult] = []
+
+        def write(result: HistoryResult) -> None:
+            _each(reports, lambda w: w.history(result))
+
+        keep = pending.append if options.sort == "urgency" else write
 
         def report_error(problem: Problem) -> None:
             summary.errors += 1
@@ -331,13 +361,15 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
                     for problem in item.problems:
                         report_error(problem)
                 elif intake.take(item):
-                    result = item if waivers is None else waivers.apply(item)
+                    result = _marked(item, waivers, baseline)
                     summary.add(result, options.fail_on)
-                    _each(reports, lambda w: w.history(result))  # noqa: B023  (called at once)
+                    keep(result)
                 progress.update(summary)
         except WorkerCrashed as crash:
             report_error(crash.problem)
         progress.clear()
+        for result in sorted(pending, key=lambda r: urgency(r, options.as_of)):
+            write(result)
         if (note := intake.note(summary.histories)) is not None:
             err.write(f"{note}\n")
         _each(reports, lambda w: w.end(summary))
@@ -350,6 +382,13 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
     if summary.errors:
         return EXIT_ERROR
     return EXIT_FAIL if summary.failing else EXIT_OK
+
+
+def _marked(result: HistoryResult, waivers: Waivers | None, baseline: Baseline | None) -> HistoryResult:
+    """``result`` with its waived findings, and compared with the baseline."""
+    if waivers is not None:
+        result = waivers.apply(result)
+    return result if baseline is None else baseline.apply(result)
 
 
 def _write_lines(err: TextIO, lines: Iterable[object]) -> None:

@@ -169,6 +169,35 @@ def cli() -> None:
     "--where coach=Mia --where tag=remote. Different fields must all match; several values of one "
     "field are alternatives; case is ignored except in ids.",
 )
+@click.option(
+    "--sort",
+    type=click.Choice(["source", "urgency"]),
+    default="source",
+    show_default=True,
+    help="Order of the histories in every report: as read, or most urgent first "
+    "(errors, then overdue next steps, then the soonest due).",
+)
+@click.option(
+    "--baseline",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="An earlier JSON report: mark findings new or unchanged, list those resolved; "
+    "--fail-on then counts only new violations.",
+)
+@click.option(
+    "--calendar-as",
+    type=click.Choice(["todo", "event"]),
+    default="todo",
+    show_default=True,
+    help="ics: next steps as to-dos, or as events with an alarm (for calendars that ignore to-dos).",
+)
+@click.option(
+    "--calendar-source",
+    type=click.Choice(["relative", "none"]),
+    default="relative",
+    show_default=True,
+    help="ics: name each history's file relative to here (never a full local path), or not at all.",
+)
 def audit(  # noqa: PLR0913  click hands each of the command's options to it as a keyword
     *,
     paths: tuple[str, ...],
@@ -183,6 +212,10 @@ def audit(  # noqa: PLR0913  click hands each of the command's options to it as 
     engine: Engine,
     max_history_size: int,
     where: tuple[str, ...],
+    sort: str,
+    baseline: str | None,
+    calendar_as: str,
+    calendar_source: str,
 ) -> None:
     """Audit history files, directories (*.yaml, *.yml, *.json, *.jsonl, recursively) or - (stdin).
 
@@ -191,6 +224,7 @@ def audit(  # noqa: PLR0913  click hands each of the command's options to it as 
       followup audit jane.yaml --as-of 2026-11-25T12:00-05:00
       followup audit exports/ --format json -o report.json --report sarif=report.sarif
       followup audit batch.jsonl --fail-on warning --waivers waivers.yaml
+      followup audit exports/ --sort urgency --baseline last.json --format json -o today.json
 
     \b
     Exit codes: 0 no violation at or above --fail-on; 1 at least one;
@@ -218,6 +252,10 @@ def audit(  # noqa: PLR0913  click hands each of the command's options to it as 
         engine=engine,
         max_history_size=max_history_size,
         where=selection,
+        sort=sort,
+        baseline=baseline,
+        calendar_as=calendar_as,
+        calendar_source=calendar_source,
     )
     sys.exit(run_audit(options, sys.stdout))
 

@@ -47,13 +47,21 @@ class Summary:
     next_steps: int = 0
     errors: int = 0
     waived: int = 0
-    failing: int = 0  # violations at or above --fail-on, not waived
+    failing: int = 0  # violations at or above --fail-on, not waived (with --baseline: only new ones)
     by_severity: dict[str, int] = field(default_factory=dict)
+    # With --baseline: findings not in the baseline, and the baseline's findings no longer reported.
+    baseline: bool = False
+    new: int = 0
+    resolved: int = 0
 
     def add(self, result: HistoryResult, fail_on: str) -> None:
         self.histories += 1
         threshold = SEVERITY_RANK.get(fail_on, 99)
+        if result.absent is not None:
+            self.baseline = True
+            self.resolved += len(result.absent)
         for f in result.findings:
+            self.new += f.baseline_state == "new"
             if f.kind == "next_step":
                 self.next_steps += 1
                 continue
@@ -61,7 +69,7 @@ class Summary:
             self.by_severity[f.severity] = self.by_severity.get(f.severity, 0) + 1
             if f.waived is not None:
                 self.waived += 1
-            elif SEVERITY_RANK[f.severity] >= threshold:
+            elif SEVERITY_RANK[f.severity] >= threshold and f.baseline_state != "unchanged":
                 self.failing += 1
 
 
@@ -77,6 +85,25 @@ class Context:
     color: bool = False
     # The clock an --as-of without an offset was read on ("CET, UTC+01:00"); "" when exact.
     clock: str = ""
+    # ``--baseline FILE`` as given (None without one): formats say what is new since it.
+    baseline: str | None = None
+    # Every report of the run as (format, file; "-" for standard output): a short report can say
+    # where the full one is.
+    reports: tuple[tuple[str, str], ...] = ()
+    # The calendar (ics): to-dos or events with an alarm; the source relative, or left out.
+    calendar_as: str = "todo"
+    calendar_source: str = "relative"
+
+
+# Which of a run's other reports to point a reader to first for everything (short reports: Markdown
+# within GitHub's comment limit, GitHub annotations within what a step shows).
+FULL_REPORTS = ("html", "json", "sarif", "text", "junit")
+
+
+def full_reports(context: Context) -> list[tuple[str, str]]:
+    """The run's report files that hold every finding, as (format, file), best first."""
+    files = [(name, path) for name, path in context.reports if name in FULL_REPORTS and path != "-"]
+    return sorted(files, key=lambda item: FULL_REPORTS.index(item[0]))
 
 
 class Formatter(Protocol):

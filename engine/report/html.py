@@ -24,9 +24,9 @@ from __future__ import annotations
 
 # The page is built by parts: html_words (escaping, words, layout), html_history (one history's
 # section and timeline), html_assets (style sheet, script, CSP); this module writes the page.
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from ..diagnostics import Problem
 from ..model import HistoryResult
@@ -34,7 +34,8 @@ from ..wording import plural
 from .base import Context, Summary
 from .html_assets import CSP, CSS, SCRIPT
 from .html_history import HistorySection
-from .html_words import SEVERITIES, SEVERITY_LABEL, count_chips, esc, esc_path
+from .html_words import SEVERITIES, SEVERITY_LABEL, esc, esc_path, local_time
+from .triage import Triage, triage, urgency
 
 # The page's filter buttons: (finding class, label).
 FILTER_BUTTONS = (("error", "Errors"), ("warning", "Warnings"), ("info", "Info"), ("next-step", "Next steps"))
@@ -61,6 +62,10 @@ LEGEND = (
 )
 
 
+# A next due time that sorts after every real one ("none": last).
+NO_DUE = 10**12
+
+
 @dataclass(frozen=True)
 class Row:
     """What the closing overview keeps of one history."""
@@ -68,8 +73,25 @@ class Row:
     anchor: str
     candidate: str
     source: str
-    by_severity: Mapping[str, int]
-    next_steps: int
+    key: tuple[object, ...]  # urgency
+    triage: Triage
+    zone: ZoneInfo
+    new: int
+    resolved: int | None  # None: no baseline
+
+
+# The overview's columns: (heading, how the script sorts it, the first click's order).
+COLUMNS = (
+    ("#", "number", "ascending"),
+    ("Candidate", "text", "ascending"),
+    ("Errors", "number", "descending"),
+    ("Warnings", "number", "descending"),
+    ("Overdue", "number", "descending"),
+    ("Next due", "time", "ascending"),
+    ("Next steps", "number", "descending"),
+)
+NUMBER = ' class="n"'
+BASELINE_COLUMNS = (("New", "number", "descending"), ("Resolved", "number", "descending"))
 
 
 class Formatter:
@@ -113,14 +135,13 @@ class Formatter:
     def history(self, result: HistoryResult) -> None:
         self.count += 1
         anchor = f"h{self.count}"
-        by_sev: dict[str, int] = {}
-        steps = 0
-        for f in result.findings:
-            if f.kind == "next_step":
-                steps += 1
-            else:
-                by_sev[f.severity] = by_sev.get(f.severity, 0) + 1
-        self.rows.append(Row(anchor, result.candidate, result.source, by_sev, steps))
+        zone = ZoneInfo(result.history.timezone) if result.history else ZoneInfo("UTC")
+        as_of = self.context.as_of
+        new = sum(f.baseline_state == "new" for f in result.findings)
+        resolved = len(result.absent) if result.absent is not None else None
+        row = Row(anchor, result.candidate, result.source, urgency(result, as_of), triage(result, as_of), zone, new,
+                  resolved)
+        self.rows.append(row)
         self.out.write(HistorySection(result, anchor, self.context).render())
         self.out.flush()
 
@@ -145,6 +166,72 @@ class Formatter:
             f"</div>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
         )
 
+    def _plain_verdict(self) -> str:
+        """For a page of one history (the candidate's): what to do, in words, not the CI's verdict."""
+        [row] = self.rows
+        t = row.triage
+        later = t.next_steps - t.overdue
+        if t.overdue:
+            text = "Start with the overdue next step"
+            if t.overdue > 1:
+                text = f"Start with the {t.overdue} overdue next steps"
+            text += f", then the {later} other{'s' if later != 1 else ''}." if later else "."
+            cls = "fail"
+        elif t.next_steps:
+            text = f"Nothing is overdue: {plural(t.next_steps, 'next step')} ahead."
+            cls = "pass"
+        else:
+            text = "Nothing to do right now."
+            cls = "pass"
+        if t.errors or t.warnings:
+            text += " Below them: what to do differently next time."
+        return f'<p class="verdict {cls}">{esc(text)}</p>'
+
+    # -- the overview: who needs attention, most urgent first; sortable by each column ----------------
+
+    def _overview(self) -> str:
+        baseline = any(r.resolved is not None for r in self.rows)
+        columns = COLUMNS + (BASELINE_COLUMNS if baseline else ())
+        head = "".join(
+            f'<th scope="col" data-sort="{kind}" data-first="{first}"{NUMBER if kind == "number" else ""}>'
+            f"{esc(name)}</th>"
+            for name, kind, first in columns
+        )
+        body = "".join(self._row(n, r, baseline) for n, r in enumerate(sorted(self.rows, key=lambda r: r.key), 1))
+        return (
+            '<h3 id="attention">Needs attention, most urgent first</h3>'
+            '<div class="table-scroll"><table class="overview" aria-describedby="attention">'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        )
+
+    def _row(self, number: int, r: Row, baseline: bool) -> str:
+        t = r.triage
+        due = (
+            f'<time datetime="{esc(t.next_due.isoformat())}">{esc(local_time(t.next_due, r.zone))}</time>'
+            if t.next_due is not None
+            else "—"
+        )
+        due_value = int(t.next_due.timestamp()) if t.next_due is not None else NO_DUE
+        cells = [
+            f'<td class="n" data-value="{number}">{number}</td>',
+            f'<td data-value="{esc(r.candidate.casefold())}"><a href="#{r.anchor}">{esc(r.candidate)}</a>'
+            f'<div class="source">{esc_path(r.source)}</div></td>',
+            self._count(t.errors, "error"),
+            self._count(t.warnings, "warning"),
+            self._count(t.overdue, "error"),
+            f'<td data-value="{due_value}">{due}</td>',
+            self._count(t.next_steps, "step"),
+        ]
+        if baseline:
+            cells.append(self._count(r.new, "new"))
+            cells.append(self._count(r.resolved or 0, "step"))
+        return f"<tr>{''.join(cells)}</tr>"
+
+    @staticmethod
+    def _count(n: int, chip: str) -> str:
+        shown = f'<span class="chip chip-{chip}">{n}</span>' if n else '<span class="zero">0</span>'
+        return f'<td class="n" data-value="{n}">{shown}</td>'
+
     # -- the summary ----------------------------------------------------------------------------
 
     def _summary(self, summary: Summary) -> str:
@@ -164,25 +251,20 @@ class Formatter:
             f'<span class="chip chip-{s}">{plural(n, SEVERITY_LABEL[s].lower())}</span>'
             for s in SEVERITIES if (n := summary.by_severity.get(s))
         )
-        if fail_on == "never":
+        if self.count == 1:
+            verdict = self._plain_verdict()
+        elif fail_on == "never":
             verdict = '<p class="verdict pass">--fail-on never: violations do not fail the run.</p>'
         elif summary.failing:
             verdict = (f'<p class="verdict fail">Fails --fail-on {esc(fail_on)}: '
                        f"{plural(summary.failing, 'violation')} at or above {esc(fail_on)}.</p>")
         else:
             verdict = f'<p class="verdict pass">Passes --fail-on {esc(fail_on)}.</p>'
-        table = ""
-        if len(self.rows) > 1:
-            body = "".join(
-                f'<tr><td><a href="#{r.anchor}">{esc(r.candidate)}</a>'
-                f'<div class="source">{esc_path(r.source)}</div></td>'
-                f'<td><span class="counts">{count_chips(r.by_severity, r.next_steps)}</span></td></tr>'
-                for r in self.rows
-            )
-            table = (
-                '<div class="table-scroll"><table><thead><tr><th>Candidate</th><th>Findings</th></tr></thead>'
-                f"<tbody>{body}</tbody></table></div>"
-            )
+        if summary.baseline:
+            stats.append(("bad" if summary.new else "", summary.new, "new since the baseline"))
+            stats.append(("step", summary.resolved, "resolved since the baseline"))
+            cells = "".join(f'<div class="stat {cls}"><b>{n}</b><span>{label}</span></div>' for cls, n, label in stats)
+        table = self._overview() if len(self.rows) > 1 else ""
         return (
             '<section class="card" id="summary" aria-labelledby="summary-title">'
             f'<h2 id="summary-title">Summary</h2><div class="stats">{cells}</div>'

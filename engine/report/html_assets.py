@@ -39,6 +39,12 @@ border-radius:9px;border:1px solid;white-space:nowrap}
 .chip-info{color:var(--info);background:var(--info-bg);border-color:var(--info-bd)}
 .chip-step{color:var(--step);background:var(--step-bg);border-color:var(--step-bd)}
 .chip-muted{color:var(--ink2);background:#f2f4f7;border-color:var(--line)}
+.chip-new{color:#6927da;background:#f4f3ff;border-color:#d9d6fe}
+.zero{color:var(--ink3)}
+table.overview th button{all:inherit;cursor:pointer;display:inline-flex;gap:4px;align-items:center}
+table.overview th[aria-sort=ascending] button::after{content:"\\25B2";font-size:9px}
+table.overview th[aria-sort=descending] button::after{content:"\\25BC";font-size:9px}
+.resolved li{color:var(--ink2);margin:2px 0}
 .stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(130px,1fr));gap:10px;margin:14px 0 0}
 .stat{border:1px solid var(--line);border-radius:10px;padding:10px 12px}
 .stat b{display:block;font-size:24px;line-height:1.2}
@@ -105,6 +111,10 @@ svg.timeline .next-step text{font-size:12px;fill:var(--step);font-weight:700}
 .finding .remedy{margin:4px 0 0}
 .finding .where{margin:4px 0 0;color:var(--ink3);font-size:13px}
 .finding .due{font-weight:600}
+.finding .due.late{color:var(--error)}
+.finding .why{margin:4px 0 0;font-size:14px;color:var(--ink2)}
+h4.due-group{font-size:13px;margin:10px 0 6px;color:var(--ink2)}
+h4.due-overdue{color:var(--error)}
 .finding .waiver{margin:6px 0 0;font-size:13px;color:var(--ink2)}
 .finding.is-waived{opacity:.8}
 .empty{color:var(--step);font-weight:600;margin:14px 0 0}
@@ -159,6 +169,34 @@ if(m){m[1].split(',').forEach(function(v){boxes.forEach(function(b){if(b.value==
 boxes.forEach(function(b){b.addEventListener('change',apply);});
 var bar=document.getElementById('filters');if(bar)bar.hidden=false;
 apply();
+// On a narrow screen the timeline scrolls sideways: open it at the audit time ("today"), with the
+// past on its left, instead of at the oldest event.
+[].forEach.call(document.querySelectorAll('.timeline-scroll'),function(box){
+ var svg=box.querySelector('svg.timeline'),line=box.querySelector('.asof-line');
+ if(!svg||!line||box.scrollWidth<=box.clientWidth)return;
+ var scale=svg.getBoundingClientRect().width/svg.viewBox.baseVal.width;
+ box.scrollLeft=Math.max(0,line.x1.baseVal.value*scale-box.clientWidth*2/3);
+});
+[].forEach.call(document.querySelectorAll('table.overview'),function(table){
+ var heads=[].slice.call(table.querySelectorAll('th[data-sort]'));
+ heads.forEach(function(th,col){
+  var b=document.createElement('button');b.type='button';b.textContent=th.textContent;
+  th.textContent='';th.appendChild(b);
+  b.addEventListener('click',function(){
+   var now=th.getAttribute('aria-sort'),first=th.getAttribute('data-first');
+   var order=now?(now==='ascending'?'descending':'ascending'):first;
+   heads.forEach(function(h){h.removeAttribute('aria-sort');});
+   th.setAttribute('aria-sort',order);
+   var text=th.getAttribute('data-sort')==='text',body=table.tBodies[0],rows=[].slice.call(body.rows);
+   rows.sort(function(x,y){
+    var a=x.cells[col].getAttribute('data-value'),c=y.cells[col].getAttribute('data-value');
+    var d=text?a.localeCompare(c):parseFloat(a)-parseFloat(c);
+    if(d)return order==='ascending'?d:-d;
+    return parseFloat(x.cells[0].getAttribute('data-value'))-parseFloat(y.cells[0].getAttribute('data-value'));});
+   rows.forEach(function(r){body.appendChild(r);});
+  });
+ });
+});
 })();
 """
 

@@ -34,6 +34,7 @@ from .html_words import (
     relative,
     words,
 )
+from .triage import DUE_GROUPS, due_group, span
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,10 @@ def make_axis(moments: Iterable[datetime], tz: ZoneInfo) -> Axis:
         lo, hi = lo - 43200, hi + 43200
     pad = (hi - lo) * 0.03
     return Axis(lo - pad, hi + pad, tz)
+
+
+# The mark of a finding that the baseline report did not have.
+NEW = '<span class="chip chip-new">New</span>'
 
 
 class HistorySection:
@@ -371,9 +376,20 @@ class HistorySection:
         return " · ".join(bits)
 
     def findings(self) -> str:
+        """What to do first (next steps: overdue, due within a week, later), then the violations."""
         out: list[str] = []
         if not self.violations and not self.steps:
-            return '<p class="empty">Nothing to report: every rule is followed and nothing is due.</p>'
+            out.append('<p class="empty">Nothing to report: every rule is followed and nothing is due.</p>')
+        if self.steps:
+            out.append(f"<h3>Next steps ({len(self.steps)})</h3>")
+            # Numbered across the groups as on the timeline (both in due order).
+            numbered = list(enumerate(self.steps, 1))
+            for group, heading in DUE_GROUPS:
+                chosen = [(n, f) for n, f in numbered if due_group(f, self.as_of) == group]
+                if chosen:
+                    out.append(f'<h4 class="due-group due-{group}">{heading} ({len(chosen)})</h4><ol>')
+                    out.extend(self._step(number, f) for number, f in chosen)
+                    out.append("</ol>")
         if self.violations:
             out.append(f"<h3>Violations ({len(self.violations)})</h3><ol>")
             for f in self.violations:
@@ -382,29 +398,24 @@ class HistorySection:
                 if f.waived:
                     waived = (f'<p class="waiver"><span class="chip chip-muted">Waived</span> by '
                               f"{esc(f.waived.approved_by)} until {esc(f.waived.expires)}: {esc(f.waived.reason)}</p>")
+                rule = self.context.pack.rule(f.rule)
+                # What to do now, when the rule says; else at least why it matters.
+                why = remedy or (
+                    f'<p class="why">Why it matters: {esc(" ".join(rule.rationale.split()))}</p>' if rule else ""
+                )
                 out.append(
                     f'<li class="finding violation sev-{f.severity}{" is-waived" if f.waived else ""}" '
                     f'data-filter="{f.severity}">'
                     f'<div class="head"><span class="chip chip-{f.severity}">{SEVERITY_LABEL[f.severity]}</span>'
+                    f"{NEW if f.baseline_state == 'new' else ''}"
                     f'<span class="title">{esc(self._rule_title(f))}</span></div>'
-                    f'<p class="message">{esc(f.message)}</p>{remedy}<p class="where">{self._where(f)}</p>{waived}</li>'
+                    f'<p class="message">{esc(f.message)}</p>{why}<p class="where">{self._where(f)}</p>{waived}</li>'
                 )
             out.append("</ol>")
-        if self.steps:
-            out.append(f"<h3>Next steps ({len(self.steps)})</h3><ol>")
-            for number, f in enumerate(self.steps, 1):
-                due = f.due or self.as_of
-                delta = due.timestamp() - self.as_of.timestamp()
-                when = f"overdue, was due {relative(delta)}" if delta < 0 else f"due {relative(delta)}"
-                out.append(
-                    '<li class="finding step" data-filter="next-step">'
-                    f'<div class="head"><span class="chip chip-step">Next step {number}</span>'
-                    f'<span class="title">{esc(self._rule_title(f))}</span></div>'
-                    f'<p class="message"><span class="due"><time datetime="{esc(due.isoformat())}">'
-                    f"{esc(local_time(due, self.tz))}</time></span> ({when}) — {esc(f.message)}</p>"
-                    f'<p class="where">{self._where(f)}</p></li>'
-                )
-            out.append("</ol>")
+        if self.result.absent:
+            absent = self.result.absent
+            items = "".join(f"<li>✓ {esc(self._rule_title(f))} · {self._where(f)}</li>" for f in absent)
+            out.append(f'<h3>Resolved since the baseline ({len(absent)})</h3><ul class="resolved">{items}</ul>')
         return "".join(out)
 
     def metadata(self) -> str:
@@ -417,6 +428,24 @@ class HistorySection:
         if c.tags:
             parts.append("tags " + ", ".join(f"<strong>{esc(t)}</strong>" for t in c.tags))
         return f'<p class="who-meta">{" · ".join(parts)}</p>' if parts else ""
+
+    def _step(self, number: int, f: Finding) -> str:
+        due = f.due or self.as_of
+        delta = due.timestamp() - self.as_of.timestamp()
+        stamp = f'<time datetime="{esc(due.isoformat())}">{esc(local_time(due, self.tz))}</time>'
+        if delta < 0:
+            # Said before the message, whose own words may still speak of the due date as ahead.
+            when = f'<span class="due late">was due {stamp} — {span(-delta)} overdue</span>'
+        else:
+            when = f'<span class="due">due {stamp} ({relative(delta)})</span>'
+        return (
+            f'<li class="finding step{" overdue" if delta < 0 else ""}" data-filter="next-step">'
+            f'<div class="head"><span class="chip chip-step">Next step {number}</span>'
+            f"{NEW if f.baseline_state == 'new' else ''}"
+            f'<span class="title">{esc(self._rule_title(f))}</span></div>'
+            f'<p class="message">{when}: {esc(f.message)}</p>'
+            f'<p class="where">{self._where(f)}</p></li>'
+        )
 
     def people(self) -> str:
         if self.history is None:

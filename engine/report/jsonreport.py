@@ -8,6 +8,7 @@ from typing import TextIO
 from ..diagnostics import Problem
 from ..model import Finding, HistoryResult
 from .base import Context, Summary, display_source, to_json
+from .triage import triage
 
 
 def finding_dict(f: Finding) -> dict[str, object]:
@@ -25,6 +26,8 @@ def finding_dict(f: Finding) -> dict[str, object]:
         out["remedy"] = f.remedy
     if f.waived is not None:
         out["waived"] = {"reason": f.waived.reason, "approved_by": f.waived.approved_by, "expires": f.waived.expires}
+    if f.baseline_state is not None:
+        out["baseline_state"] = f.baseline_state
     return out
 
 
@@ -50,12 +53,15 @@ class Formatter:
         self.out.write(to_json(head, indent=1)[:-2] + ',\n "histories": [')
 
     def history(self, result: HistoryResult) -> None:
-        item = {
+        item: dict[str, object] = {
             "source": display_source(result),
             "candidate": result.candidate,
             "candidate_id": result.candidate_id,
             "findings": [finding_dict(f) for f in result.findings],
+            "summary": triage(result, self.context.as_of).to_dict(),
         }
+        if result.absent is not None:
+            item["absent"] = [finding_dict(f) for f in result.absent]
         self.out.write(("," if self.count else "") + "\n  " + to_json(item))
         self.count += 1
 
@@ -72,4 +78,7 @@ class Formatter:
         }
         if summary.waived:
             totals["waived"] = summary.waived
+        if summary.baseline:
+            totals["new"] = summary.new
+            totals["resolved"] = summary.resolved
         self.out.write(f'\n ],\n "errors": [{errors}\n ],\n "summary": {to_json(totals)}\n}}\n')

@@ -45,7 +45,9 @@ def body(text: str) -> str:
 def _line(result: HistoryResult, f: Finding) -> str:
     line, column = subject_position(result, f)
     who = f" ({f.person})" if f.person else ""
-    return printable(f"{display_path(result.source)}:{line}:{column}: {f.severity}: {f.subject}{who}: {f.message}")
+    new = " (new since the baseline)" if f.baseline_state == "new" else ""
+    text = f"{display_path(result.source)}:{line}:{column}: {f.severity}{new}: {f.subject}{who}: {f.message}"
+    return printable(text)
 
 
 class Formatter:
@@ -102,10 +104,14 @@ class Formatter:
             elif f.kind == "next_step":
                 due = f" (due {f.due.isoformat()})" if f.due else ""
                 notes.append(printable(f"next step{due}: {f.subject}: {f.message}"))
+            elif f.baseline_state == "unchanged":  # with --baseline only new violations fail
+                notes.append(f"unchanged since the baseline: {_line(result, f)}")
             elif SEVERITY_RANK[f.severity] >= self.threshold:
                 failing.append(f)
             else:
                 notes.append(f"below --fail-on {self.context.fail_on}: {_line(result, f)}")
+        resolved = (f for f in result.absent or () if f.rule == rule_id)
+        notes.extend(f"resolved since the baseline: {_line(result, f)}" for f in resolved)
         for f, w in waived:
             notes.append(printable(f"waived by {w.approved_by} until {w.expires} ({w.reason}): ") + _line(result, f))
         inner: list[str] = []

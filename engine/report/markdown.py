@@ -10,6 +10,16 @@ after the Markdown is rendered, where a backslash cannot stop it (``@mentions``,
 ``GH-123`` references, bare ``https://`` and ``www.`` links, e-mail addresses), is broken by an
 invisible WORD JOINER (U+2060) after the ``@``, ``#`` or ``GH``, before the ``://``, after the ``www``.
 
+A batch then leads with "Needs attention": the histories with something to do, most urgent first
+(errors, overdue next steps, the soonest due), a row of counts each. With ``--baseline``, findings
+not in the baseline are marked 🆕 and each history lists what was resolved since.
+
+Size: the whole report is at most ``LIMIT`` (65,536) characters, counted as UTF-16 code units as
+GitHub counts a comment's length, whatever the batch. When everything does not fit, the sections
+of the most urgent histories are written, most urgent first, until one does not fit; the rest are counted
+in one line that says where the full report is (the run's other report files). The attention table,
+the input errors and the list of clean histories are cut the same way.
+
 The summary is known only at the end while the sections stream: they are spooled to a temporary
 file (in memory while small) and copied after the summary, so memory stays flat for any batch.
 """
@@ -17,8 +27,8 @@ file (in memory while small) and copied after the summary, so memory stays flat 
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
+from dataclasses import dataclass
 from typing import IO, TextIO
 from zoneinfo import ZoneInfo
 
@@ -26,8 +36,9 @@ from ..compile.template import format_time
 from ..diagnostics import Problem, display_path, escape_controls
 from ..model import Finding, HistoryResult
 from ..wording import plural
-from .base import Context, Summary, quoted_source
+from .base import Context, Summary, full_reports, quoted_source
 from .sarif import subject_position
+from .triage import Triage, triage, urgency
 
 ICONS = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
 # What can start emphasis, code, links, images, HTML, entities, strike-through, a heading's closing
@@ -43,6 +54,43 @@ WORD_JOINER = "\u2060"
 # ``GH-1``), a bare link (``scheme://``, ``www.``). A word joiner goes where it breaks the pattern.
 _LIVE = re.compile(r"(?<=@)(?=\w)|(?<=#)(?=\w)|(?<=\bgh)(?=-\d)|(?=://)|(?<=\bwww)(?=\\?\.)", re.IGNORECASE)
 SPOOL_BYTES = 1 << 20
+# GitHub's limit for a pull-request or issue comment.
+LIMIT = 65_536
+# At most this share of the budget goes to the attention table, so that details follow it.
+TABLE_SHARE = 3
+# Clean histories listed at most (the rest are counted): their list is cut far earlier anyway.
+CLEAN_KEPT = 200
+# Kept free for the closing lines (what was left out, where the full report is).
+TAIL = 1_200
+
+
+def size(text: str) -> int:
+    """Length as GitHub counts it (UTF-16 code units: an emoji outside the BMP counts twice)."""
+    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
+
+
+@dataclass(frozen=True)
+class _Section:
+    key: tuple[object, ...]
+    triage: Triage
+    row: str  # the attention table's row (without its number)
+    start: int  # where the section is in the spool, and how long it is (characters)
+    length: int
+    characters: int  # its ``size``
+
+
+class _Budget:
+    """What may still be written; ``take`` says whether ``text`` fits (and counts it if so)."""
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+    def take(self, text: str, keep: int = 0) -> bool:
+        n = size(text)
+        if n + keep > self.left:
+            return False
+        self.left -= n
+        return True
 
 
 def _maybe_live(line: str) -> bool:
@@ -80,8 +128,10 @@ class Formatter:
         self.titles = {rule.id: rule.title for rule in context.pack.rules}
         # Closed in ``end`` (the Formatter protocol has no other end of life).
         self.sections: IO[str] = tempfile.SpooledTemporaryFile(SPOOL_BYTES, mode="w+", encoding="utf-8")  # noqa: SIM115
-        self.clean: IO[str] = tempfile.SpooledTemporaryFile(SPOOL_BYTES, mode="w+", encoding="utf-8")  # noqa: SIM115
+        # One line per clean history (short; a huge clean batch is cut at the end).
+        self.clean: list[str] = []
         self.clean_count = 0
+        self.histories: list[_Section] = []
         self.errors: list[Problem] = []
 
     def begin(self) -> None:
@@ -89,12 +139,14 @@ class Formatter:
 
     def history(self, result: HistoryResult) -> None:
         label = quoted_source(result)
-        if not result.findings:
-            self.clean.write(f"- {cell(label)} — {cell(result.candidate)}\n")
+        if not result.findings and not result.absent:
+            if len(self.clean) < CLEAN_KEPT:
+                self.clean.append(f"- {cell(label)} — {cell(result.candidate)}\n")
             self.clean_count += 1
             return
         zone = ZoneInfo(result.history.timezone) if result.history else ZoneInfo("UTC")
-        w = self.sections.write
+        parts: list[str] = []
+        w = parts.append
         w(f"### {cell(label)} — {cell(result.candidate)}\n\n")
         violations = [f for f in result.findings if f.kind == "violation"]
         steps = [f for f in result.findings if f.kind == "next_step"]
@@ -107,9 +159,31 @@ class Formatter:
             w("**Next steps**\n\n| Due | Rule | Where | What to do |\n|---|---|---|---|\n")
             for f in steps:
                 due = format_time(f.due.timestamp(), zone) if f.due else "now"
-                w(f"| {cell(due)} | {code(f.rule)} | {self._where(result, f)} | {cell(f.message)} |\n")
+                if f.due is not None and f.due < self.context.as_of:
+                    due += " (overdue)"
+                due = cell(due) + (" 🆕" if f.baseline_state == "new" else "")
+                w(f"| {due} | {code(f.rule)} | {self._where(result, f)} | {cell(f.message)} |\n")
             w("\n")
-
+        if result.absent:
+            w(f"**Resolved since the baseline ({len(result.absent)})**\n\n")
+            for f in result.absent:
+                what = "next step" if f.kind == "next_step" else f.severity
+                w(f"- ✅ {cell(what)} {code(f.rule)} — {self._where(result, f)}\n")
+            w("\n")
+        text = "".join(parts)
+        start = self.sections.tell()
+        self.sections.write(text)
+        t = triage(result, self.context.as_of)
+        next_due = format_time(t.next_due.timestamp(), zone) if t.next_due is not None else "—"
+        row = (
+            f"| {cell(label)} — {cell(result.candidate)} | {t.errors} | {t.warnings} | {t.overdue} "
+            f"| {cell(next_due)} | {t.next_steps} |"
+        )
+        if result.absent is not None:
+            new = sum(f.baseline_state == "new" for f in result.findings)
+            row += f" {new} | {len(result.absent)} |"
+        key = urgency(result, self.context.as_of)
+        self.histories.append(_Section(key, t, row, start, len(text), size(text)))
     def _where(self, result: HistoryResult, f: Finding) -> str:
         line, _ = subject_position(result, f)
         who = f", {f.person}" if f.person else ""
@@ -127,6 +201,8 @@ class Formatter:
         else:
             icon = ICONS[f.severity]
             severity = f.severity
+        if f.baseline_state == "new":
+            severity += " 🆕"
         title = cell(self.titles.get(f.rule, ""))
         return f"| {icon} | {severity} | {code(f.rule)}<br>{title} | {self._where(result, f)} | {message} |\n"
 
@@ -134,31 +210,139 @@ class Formatter:
         self.errors.append(problem)
 
     def end(self, summary: Summary) -> None:
-        c = self.context
+        budget = _Budget(LIMIT - TAIL)
         w = self.out.write
+        head = self._head(summary)
+        budget.take(head)
+        w(head)
+        if len(self.histories) + self.clean_count > 1 and self.histories:
+            w(self._attention(budget))
+        chosen = self._choose(budget)
+        for section in chosen:
+            self.sections.seek(section.start)
+            w(self.sections.read(section.length))
+        if self.errors:
+            w(self._errors(budget))
+        if self.clean_count:
+            w(self._clean(budget))
+        if len(chosen) < len(self.histories):
+            shown = {id(s) for s in chosen}
+            w(self._left_out([s for s in self.histories if id(s) not in shown]))
+        self.sections.close()
+
+    def _head(self, summary: Summary) -> str:
+        c = self.context
         verdict = "❌ failing" if summary.failing else "✅ passing"
         if summary.errors:
             verdict = "❌ input errors"
-        w(f"## followup: {cell(c.pack.name)} {cell(c.pack.version)} — {verdict}\n\n")
-        w(f"Audit time {c.as_of.isoformat()}; fails on: {c.fail_on}.\n\n")
         sev = summary.by_severity
-        w("| Histories | Errors | Warnings | Info | Next steps | Input errors | Waived |\n")
-        w("|---:|---:|---:|---:|---:|---:|---:|\n")
-        w(
+        lines = [
+            f"## followup: {cell(c.pack.name)} {cell(c.pack.version)} — {verdict}\n\n",
+            f"Audit time {c.as_of.isoformat()}; fails on: {c.fail_on}",
+            " (new violations only)" if c.baseline is not None else "",
+            ".\n\n",
+            "| Histories | Errors | Warnings | Info | Next steps | Input errors | Waived |\n",
+            "|---:|---:|---:|---:|---:|---:|---:|\n",
             f"| {summary.histories} | {sev.get('error', 0)} | {sev.get('warning', 0)} | {sev.get('info', 0)} "
-            f"| {summary.next_steps} | {summary.errors} | {summary.waived} |\n\n"
+            f"| {summary.next_steps} | {summary.errors} | {summary.waived} |\n\n",
+        ]
+        if summary.baseline:
+            lines.append(
+                f"Since the baseline: {plural(summary.new, 'new finding')} (🆕), {summary.resolved} resolved.\n\n"
+            )
+        return "".join(lines)
+
+    def _attention(self, budget: _Budget) -> str:
+        ranked = sorted(self.histories, key=lambda s: s.key)
+        baseline = self.context.baseline is not None
+        head = (
+            f"### Needs attention ({plural(len(ranked), 'history')}, most urgent first)\n\n"
+            "| # | History | Errors | Warnings | Overdue | Next due | Next steps |"
+            + (" New | Resolved |" if baseline else "")
+            + "\n|---:|---|---:|---:|---:|---|---:|"
+            + ("---:|---:|" if baseline else "")
+            + "\n"
         )
-        self.sections.seek(0)
-        shutil.copyfileobj(self.sections, self.out)
-        if self.errors:
-            w(f"### Input errors ({len(self.errors)})\n\n| File | Line | Column | Problem |\n|---|---:|---:|---|\n")
-            for p in self.errors:
-                w(f"| {cell(display_path(p.source))} | {p.line} | {p.column} | {cell(p.message)} |\n")
-            w("\n")
-        if self.clean_count:
-            w(f"<details><summary>{plural(self.clean_count, 'history')} with nothing to report</summary>\n\n")
-            self.clean.seek(0)
-            shutil.copyfileobj(self.clean, self.out)
-            w("\n</details>\n")
-        self.sections.close()
-        self.clean.close()
+        share = _Budget(budget.left // TABLE_SHARE)
+        parts = [head]
+        share.take(head)
+        shown = 0
+        for n, section in enumerate(ranked, 1):
+            row = f"| {n} {section.row}\n"
+            if not share.take(row, keep=120):
+                break
+            parts.append(row)
+            shown += 1
+        if shown < len(ranked):
+            parts.append(f"\n…and {plural(len(ranked) - shown, 'more history', 'more histories')} "
+                         "with something to do (below, or in the full report).\n")
+        parts.append("\n")
+        text = "".join(parts)
+        budget.take(text)
+        return text
+
+    def _choose(self, budget: _Budget) -> list[_Section]:
+        """Every section in stream order when all fit; else the most urgent ones, most urgent first, up
+        to the first that does not fit."""
+        room = budget.left - self._tails()
+        total = sum(s.characters for s in self.histories)
+        if total <= room:
+            budget.left -= total
+            return list(self.histories)
+        chosen: list[_Section] = []
+        for section in sorted(self.histories, key=lambda s: s.key):
+            if section.characters > room:
+                break  # the rest are counted: what is shown is exactly the most urgent
+            chosen.append(section)
+            room -= section.characters
+            budget.left -= section.characters
+        return chosen
+
+    def _tails(self) -> int:
+        """Room kept for the input errors and the clean histories (each cut to fit anyway)."""
+        return min(4_000, 200 * len(self.errors)) + min(2_000, 80 * self.clean_count)
+
+    def _errors(self, budget: _Budget) -> str:
+        head = f"### Input errors ({len(self.errors)})\n\n| File | Line | Column | Problem |\n|---|---:|---:|---|\n"
+        parts = [head] if budget.take(head) else []
+        shown = 0
+        for p in self.errors if parts else ():
+            row = f"| {cell(display_path(p.source))} | {p.line} | {p.column} | {cell(p.message)} |\n"
+            if not budget.take(row, keep=100):
+                break
+            parts.append(row)
+            shown += 1
+        if shown < len(self.errors):
+            parts.append(f"\n…and {plural(len(self.errors) - shown, 'more input error')} in the full report.\n")
+        parts.append("\n")
+        return "".join(parts)
+
+    def _clean(self, budget: _Budget) -> str:
+        head = f"<details><summary>{plural(self.clean_count, 'history')} with nothing to report</summary>\n\n"
+        tail = "\n</details>\n"
+        parts = [head]
+        budget.take(head + tail)
+        shown = 0
+        for line in self.clean:
+            if not budget.take(line, keep=100):
+                break
+            parts.append(line)
+            shown += 1
+        if shown < self.clean_count:
+            parts.append(f"- …and {self.clean_count - shown} more\n")
+        parts.append(tail)
+        return "".join(parts)
+
+    def _left_out(self, rest: list[_Section]) -> str:
+        count = len(rest)
+        errors = sum(s.triage.errors for s in rest)
+        warnings = sum(s.triage.warnings for s in rest)
+        overdue = sum(s.triage.overdue for s in rest)
+        steps = sum(s.triage.next_steps for s in rest)
+        where = [f"{name} in {cell(path)}" for name, path in full_reports(self.context)]
+        pointer = f" See the full report: {', '.join(where[:3])}." if where else " Other formats show all of them."
+        return (
+            f"\n**{plural(count, 'more history', 'more histories')} not shown here** (this summary keeps within "
+            f"GitHub's {LIMIT:,}-character limit): {plural(errors, 'error')}, {plural(warnings, 'warning')}, "
+            f"{plural(overdue, 'overdue next step')}, {plural(steps, 'next step')} in all.{pointer}\n"
+        )

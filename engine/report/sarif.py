@@ -11,9 +11,11 @@ file (line and column, counted in Unicode code points):
 - a waived violation: as a violation, plus ``suppressions: [{kind: external, status: accepted,
   justification}]`` (approver and expiry in the suppression's properties).
 
-``partialFingerprints["followup/v1"]`` identifies a finding across runs by what it is about (file,
-candidate, rule, kind, subject, person), not by where it is written, so editing a history does not
-make old findings look new. Input errors are ``toolExecutionNotifications`` of the invocation,
+``partialFingerprints["followup/v1"]`` identifies a finding across runs by what it is about (the
+candidate's id, or without one file and candidate; rule, kind, subject, person), not by where it is
+written, so editing a history does not make old findings look new. With ``--baseline``, results
+carry ``baselineState`` (``new``, ``unchanged``) and the baseline's findings no longer reported are
+results too, ``baselineState: absent``. Input errors are ``toolExecutionNotifications`` of the invocation,
 whose ``executionSuccessful`` is false when there is any. Results stream; errors are kept (few).
 """
 
@@ -66,10 +68,12 @@ def subject_position(result: HistoryResult, finding: Finding) -> tuple[int, int]
 
 
 def fingerprint(result: HistoryResult, finding: Finding) -> str:
+    # The candidate id names the candidate across files and runs; without it, file and name do.
+    cid = result.candidate_id
+    who = ("id", cid) if cid is not None else (source_path(result.source), result.candidate)
     key = "\x1f".join(
         (
-            source_path(result.source),
-            result.candidate,
+            *who,
             finding.rule,
             finding.kind,
             finding.subject,
@@ -128,11 +132,15 @@ class Formatter:
 
     def history(self, result: HistoryResult) -> None:
         for finding in result.findings:
-            item = to_json(self.result(result, finding))
-            self.out.write(("," if self.count else "") + "\n    " + item)
-            self.count += 1
+            self._write(self.result(result, finding))
+        for finding in result.absent or ():
+            self._write(self.result(result, finding, absent=True))
 
-    def result(self, result: HistoryResult, finding: Finding) -> dict[str, Any]:
+    def _write(self, item: dict[str, Any]) -> None:
+        self.out.write(("," if self.count else "") + "\n    " + to_json(item))
+        self.count += 1
+
+    def result(self, result: HistoryResult, finding: Finding, *, absent: bool = False) -> dict[str, Any]:
         line, column = subject_position(result, finding)
         properties: dict[str, Any] = {
             "followup/kind": finding.kind,
@@ -167,6 +175,10 @@ class Formatter:
             }
         ]
         out["partialFingerprints"] = {FINGERPRINT: fingerprint(result, finding)}
+        if absent:
+            out["baselineState"] = "absent"
+        elif finding.baseline_state is not None:
+            out["baselineState"] = finding.baseline_state
         if finding.waived is not None:
             w = finding.waived
             out["suppressions"] = [
