@@ -434,7 +434,8 @@ def test_candidate_page_leads_with_what_to_do(examples: Path) -> None:
     section = page[page.index('<section class="card history"') :]
     assert section.index("Overdue (2)") < section.index("Violations (12)")
     assert "was due <time" in section and "— 12 days overdue</span>: Send a handwritten" in section
-    assert section.count('<p class="why">Why it matters: ') == 12
+    # Each violation says what to do now (its rule's remedy; a rule without one: why it matters).
+    assert section.count('<p class="remedy"><b>What to do:</b> ') == 12
 
 
 def test_candidate_text_leads_with_what_to_do(examples: Path) -> None:
@@ -447,7 +448,7 @@ def test_candidate_text_leads_with_what_to_do(examples: Path) -> None:
     ]
     _, out, _ = run("struggling.yaml", "--as-of", AS_OF)
     assert out.index("Next steps (2)") < out.index("Violations (12)")
-    assert out.count("      Why it matters: ") == 12
+    assert out.count("      What to do: ") == 12
     _, out, _ = run("upcoming.yaml", "--as-of", AS_OF)
     assert "    Due within a week (2)\n      → due Tue 1 Dec 2026 13:00 CST, in 6 days  [review-social-profiles]" in out
     _, batch, _ = run("jane.yaml", "struggling.yaml", "--as-of", AS_OF)
