@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import FrameType
@@ -17,19 +16,12 @@ from typing import TextIO
 
 from .. import __version__
 from ..audit.auditor import Auditor
-from ..audit.parallel import (
-    SMALL_BATCH,
-    WorkerCrashed,
-    WorkerSetup,
-    audit_parallel,
-    audit_sources,
-    cpu_count,
-    tune_allocator,
-)
+from ..audit.batch import Batch, stream
+from ..audit.parallel import WorkerCrashed, cpu_count
 from ..audit.waivers import Waivers, load_waivers
 from ..diagnostics import InputError, Problem
-from ..io.sources import DEFAULT_MAX_SIZE, Source, Warn, iter_sources
-from ..model import Engine, HistoryResult
+from ..io.sources import DEFAULT_MAX_SIZE
+from ..model import Engine
 from ..report import Context, Formatter, Summary, formatter, report_file
 from .outputs import conflict, walk_skip
 
@@ -49,56 +41,6 @@ class AuditOptions:
     waivers: str | None = None
     engine: Engine = "durable"
     max_history_size: int = DEFAULT_MAX_SIZE  # bytes; JSON Lines: per line
-
-
-@dataclass(frozen=True)
-class Batch:
-    """The inputs, with the first few read ahead to decide how to run them."""
-
-    head: tuple[Source, ...]
-    rest: Iterator[Source]
-
-    @classmethod
-    def open(
-        cls,
-        paths: Sequence[str],
-        max_size: int = DEFAULT_MAX_SIZE,
-        warn: Warn | None = None,
-        skip: Callable[[str], bool] | None = None,
-    ) -> Batch:
-        sources = iter_sources(paths, max_size, warn, skip)
-        return cls(tuple(itertools.islice(sources, SMALL_BATCH)), sources)
-
-    @property
-    def several(self) -> bool:
-        return len(self.head) > 1
-
-    def jobs(self, asked: int | None) -> int:
-        """Worker processes to use: 1 means this process.
-
-        ``--jobs N`` is honoured for any batch of two or more histories (but never more workers
-        than histories); without it, batches of at least SMALL_BATCH histories use every CPU.
-        """
-        if len(self.head) < 2:
-            return 1
-        if asked is None:
-            return cpu_count() if len(self.head) >= SMALL_BATCH else 1
-        return asked if len(self.head) >= SMALL_BATCH else min(asked, len(self.head))
-
-    def __iter__(self) -> Iterator[Source]:
-        return itertools.chain(self.head, self.rest)
-
-
-def results(auditor: Auditor, options: AuditOptions, batch: Batch) -> Generator[HistoryResult | InputError, None, None]:
-    """Every history's result in input order, audited on ``--jobs`` processes."""
-    jobs = batch.jobs(options.jobs)
-    if jobs == 1:
-        tune_allocator()
-        yield from audit_sources(auditor, batch, options.as_of)
-    else:
-        formats = [options.format, *(name for name, _ in options.reports)]
-        setup = WorkerSetup.for_formats(auditor.pack, options.engine, options.as_of, formats)
-        yield from audit_parallel(setup, batch, jobs)
 
 
 class Progress:
@@ -313,9 +255,11 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
                 err.write(f"{problem}\n")
             _each(reports, lambda w: w.error(problem))
 
-        stream = stack.enter_context(contextlib.closing(results(auditor, options, batch)))
+        formats = [options.format, *(name for name, _ in options.reports)]
+        outcomes = stream(auditor, batch, options.as_of, jobs=options.jobs, engine=options.engine, formats=formats)
+        results = stack.enter_context(contextlib.closing(outcomes))
         try:
-            for item in stream:
+            for item in results:
                 if isinstance(item, InputError):
                     for problem in item.problems:
                         report_error(problem)
@@ -328,7 +272,7 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
             report_error(crash.problem)
         progress.clear()
         _each(reports, lambda w: w.end(summary))
-        stream.close()  # the workers are done: stop them before the files are renamed
+        results.close()  # the workers are done: stop them before the files are renamed
         for report in reports:
             report.finish()
     if waivers is not None and not summary.errors:

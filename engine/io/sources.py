@@ -21,7 +21,8 @@ from typing import Any, Literal
 
 from ..diagnostics import Problem, excerpt
 
-Format = Literal["yaml", "json", "jsonl"]
+# ``data``: a mapping handed to the Python API, as JSON text (no file: nothing to locate in it).
+Format = Literal["yaml", "json", "jsonl", "data"]
 
 HISTORY_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
 STDIN_NAME = "<stdin>"

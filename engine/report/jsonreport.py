@@ -26,6 +26,17 @@ def finding_dict(f: Finding) -> dict[str, object]:
     return out
 
 
+def history_dict(result: HistoryResult, context: Context) -> dict[str, object]:
+    """One entry of the report's ``histories``. The Python API's ``AuditResult.to_dict`` returns
+    exactly this: every field an entry gains is added here, once, for both."""
+    return {
+        "source": display_source(result),
+        "candidate": result.candidate,
+        "candidate_id": result.candidate_id,
+        "findings": [finding_dict(f) for f in result.findings],
+    }
+
+
 def problem_dict(p: Problem) -> dict[str, object]:
     return {"source": p.source, "line": p.line, "column": p.column, "message": p.message}
 
@@ -48,13 +59,7 @@ class Formatter:
         self.out.write(to_json(head, indent=1)[:-2] + ',\n "histories": [')
 
     def history(self, result: HistoryResult) -> None:
-        item = {
-            "source": display_source(result),
-            "candidate": result.candidate,
-            "candidate_id": result.candidate_id,
-            "findings": [finding_dict(f) for f in result.findings],
-        }
-        self.out.write(("," if self.count else "") + "\n  " + to_json(item))
+        self.out.write(("," if self.count else "") + "\n  " + to_json(history_dict(result, self.context)))
         self.count += 1
 
     def error(self, problem: Problem) -> None:
