@@ -89,12 +89,17 @@ class RulePack:
         """The resolved pack itself (``extends`` and overrides applied)."""
         return self.auditor.pack
 
+    @classmethod
+    def of(cls, model: Pack, engine: Engine = "durable") -> RulePack:
+        """A resolved pack (already loaded and checked), compiled for ``engine``."""
+        return cls(Auditor.for_pack(model, engine), engine)
+
     def __reduce__(self) -> tuple[Any, tuple[Pack, Engine]]:
-        return (_rebuild, (self.auditor.pack, self.engine))
+        return (RulePack.of, (self.auditor.pack, self.engine))
 
-
-def _rebuild(pack: Pack, engine: Engine) -> RulePack:
-    return RulePack(Auditor.for_pack(pack, engine), engine)
+    def context(self, as_of: datetime) -> Context:
+        """What a report of a run with this pack at ``as_of`` shows besides the results."""
+        return Context(__version__, self.auditor.pack, as_of, "error", self.engine)
 
 
 def load_pack(name_or_path: str | os.PathLike[str], *, engine: Engine = "durable") -> RulePack:
@@ -111,16 +116,25 @@ def load_pack(name_or_path: str | os.PathLike[str], *, engine: Engine = "durable
         raise
     except InputError as error:
         raise PackError(error.problems) from None
-    return RulePack(Auditor.for_pack(model, engine), engine)
+    return RulePack.of(model, engine)
 
 
 @dataclass(frozen=True)
 class AuditResult:
-    """The findings of one history, audited with ``pack`` at ``as_of``."""
+    """The findings of one history, audited with a pack at an audit time."""
 
     result: HistoryResult = field(repr=False)
-    pack: RulePack = field(repr=False)
-    as_of: datetime
+    # The pack and the audit time, as the report of the same run would show them.
+    context: Context = field(repr=False)
+
+    @property
+    def as_of(self) -> datetime:
+        return self.context.as_of
+
+    @property
+    def pack(self) -> str:
+        """The name of the pack the history was audited with."""
+        return self.context.pack.name
 
     @property
     def source(self) -> str:
@@ -151,8 +165,7 @@ class AuditResult:
 
     def to_dict(self) -> dict[str, object]:
         """This history's entry of the JSON report (``followup audit --format json``), exactly."""
-        context = Context(__version__, self.pack.model, self.as_of, "error", self.pack.engine)
-        return history_dict(self.result, context)
+        return history_dict(self.result, self.context)
 
 
 def as_of_time(value: str | datetime | None) -> datetime:
@@ -231,7 +244,7 @@ def audit(
     outcome = _run(rules, first, moment)
     if isinstance(outcome, InputError):
         raise outcome
-    return AuditResult(outcome, rules, moment)
+    return AuditResult(outcome, rules.context(moment))
 
 
 def audit_many(
@@ -252,16 +265,17 @@ def audit_many(
     """
     moment = as_of_time(as_of)
     rules = _pack(pack)
+    context = rules.context(moment)
     batch = Batch.of(_all_sources(histories, max_history_size))
     if batch.jobs(jobs) == 1:
         for item in batch:
             outcome = _run(rules, item, moment)
-            yield outcome if isinstance(outcome, InputError) else AuditResult(outcome, rules, moment)
+            yield outcome if isinstance(outcome, InputError) else AuditResult(outcome, context)
         return
     outcomes = stream(rules.auditor, batch, moment, jobs=jobs, engine=rules.engine, formats=("json",))
     try:
         for outcome in outcomes:
-            yield outcome if isinstance(outcome, InputError) else AuditResult(outcome, rules, moment)
+            yield outcome if isinstance(outcome, InputError) else AuditResult(outcome, context)
     finally:
         outcomes.close()  # stopped early: the workers go at once
 
