@@ -207,3 +207,17 @@ def test_import_is_cheap_and_the_names_are_public() -> None:
 
 def _problem(p: followup.Problem) -> dict[str, object]:
     return {"source": p.source, "line": p.line, "column": p.column, "message": p.message}
+
+
+def test_the_first_example_of_the_docs_runs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = (ROOT / "docs" / "api.md").read_text("utf-8")
+    start = doc.index("```python\n") + len("```python\n")
+    code = doc[start : doc.index("```", start)]
+    monkeypatch.chdir(ROOT)
+    names: dict[str, object] = {}
+    exec(compile(code, "docs/api.md", "exec"), names)  # the docs' own words, run as written
+    assert capsys.readouterr().out == ""  # jane.yaml has no violation, only a next step
+    result = names["result"]
+    assert isinstance(result, followup.AuditResult)
+    [entry] = json_report("examples/jane.yaml")["histories"]  # type: ignore[misc]
+    assert result.to_dict() == entry
