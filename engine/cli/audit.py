@@ -15,6 +15,7 @@ from types import FrameType
 from typing import TextIO
 
 from .. import __version__
+from ..api import load_pack
 from ..audit.auditor import Auditor
 from ..audit.batch import Batch, stream
 from ..audit.parallel import WorkerCrashed, cpu_count
@@ -228,7 +229,8 @@ def _open_reports(
 
 
 def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
-    auditor = Auditor.for_pack(options.pack, options.engine)
+    # The Python API's loader: a bad pack raises PackError (an InputError: main() prints its problems).
+    auditor = load_pack(options.pack, engine=options.engine).auditor
     waivers: Waivers | None = None
     if options.waivers is not None:
         try:
