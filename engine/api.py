@@ -47,7 +47,7 @@ MAPPING_SOURCE = "<mapping>"
 
 History = str | os.PathLike[str] | Mapping[str, Any]
 """A history: the path of a YAML, JSON or one-line JSON Lines file, or a mapping in the history
-format (as ``json.load`` or ``yaml.safe_load`` would give it)."""
+format with JSON values only (as ``json.load`` gives it: times are ISO 8601 text)."""
 
 
 class PackError(InputError):
@@ -268,6 +268,8 @@ def audit_many(
     context = rules.context(moment)
     batch = Batch.of(_all_sources(histories, max_history_size))
     if batch.jobs(jobs) == 1:
+        # Not batch.stream: that tunes this process's allocator for a long batch, which a library
+        # must not do to its caller's process; and audits here take turns on a shared pack.
         for item in batch:
             outcome = _run(rules, item, moment)
             yield outcome if isinstance(outcome, InputError) else AuditResult(outcome, context)

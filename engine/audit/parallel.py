@@ -51,9 +51,7 @@ from ..model import Engine, Event, HistoryResult
 from ..pack.model import Pack
 from .auditor import Auditor, Outcome, audit_one, audit_sources
 
-# Batches smaller than this run in this process even when --jobs is not given: starting workers
-# (a Python interpreter and a compiled pack each) costs more than auditing a few histories.
-SMALL_BATCH = 32
+# When a batch is worth workers without --jobs: audit/batch.py (Batch.jobs).
 CHUNK_SIZES = (1, 2, 4, 8, 16, 32, 64, 128)  # growing: a small batch is still shared by every worker
 CHUNKS_IN_FLIGHT_PER_JOB = 4
 # Report formats that read of ``HistoryResult.history`` no more than its timezone, its line and the
