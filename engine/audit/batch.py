@@ -21,16 +21,18 @@ from .auditor import Auditor, audit_sources
 Outcome = HistoryResult | InputError
 
 # Without --jobs, a batch runs on worker processes only when its first histories hold more work
-# than starting the workers costs. Measured by benchmarks/workers.py on the project's machine
-# (docs/performance.md): a worker costs about 0.35 s of wall time to start (an interpreter, the
-# imports, the pack compiled) and a history about 1.3 ms of one CPU (20 events); two workers
-# break even at about 600 histories. The threshold leaves a margin for slower starts, for busy
-# machines and for a parent that reads, dispatches and writes while the workers run.
+# than starting the workers costs. benchmarks/workers.py measures both (docs/performance.md): on
+# the project's 2-CPU machine a 300-history batch took 10.9 s with --jobs 1 and 16.2 s with
+# --jobs 2, and 2,000 histories 46.2 s and 47.1 s (a heavily shared machine: load average ~10,
+# every figure ~10x its unloaded value); the start-up over the per-history time put the break-even
+# at ~200 histories at that load (~550 estimated from the unloaded figures of the same doc: a
+# 0.225 s cold start, 1.3 ms a history). 2,000 keeps the default from ever being the slower
+# choice, at the price of not gaining on batches between those sizes.
 PARALLEL_MIN_HISTORIES = 2000
-# The same work in bytes of input (JSON Lines: about 2 KB a 20-event history): a batch of fewer
-# but larger histories (whole YAML files, long histories) pays off sooner.
-PARALLEL_MIN_BYTES = 4_000_000
-# With --jobs N, a batch this small still runs in this process when N exceeds its histories.
+# The same work in bytes of input (benchmarks/batch.py's 20-event histories: 3.4 KB each as JSON
+# Lines): a batch of fewer but longer histories pays off as soon.
+PARALLEL_MIN_BYTES = 7_000_000
+# Histories read ahead to decide (fewer when PARALLEL_MIN_BYTES is reached first).
 READ_AHEAD = PARALLEL_MIN_HISTORIES
 
 
