@@ -55,6 +55,9 @@ class PackError(InputError):
 
     A subclass of :class:`InputError`: code that handles any bad input catches both."""
 
+    def __reduce__(self) -> tuple[type[PackError], tuple[list[Problem]]]:
+        return (PackError, (self.problems,))  # stays a PackError across processes
+
 
 @dataclass(frozen=True, eq=False)
 class RulePack:

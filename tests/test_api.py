@@ -141,6 +141,8 @@ def test_a_bad_pack_raises_pack_error_located(tmp_path: Path) -> None:
     with pytest.raises(followup.PackError) as unknown:
         followup.load_pack("interview-folow-up")
     assert "did you mean" in str(unknown.value)
+    copied = pickle.loads(pickle.dumps(unknown.value))
+    assert type(copied) is followup.PackError and copied.problems == unknown.value.problems
     with pytest.raises(followup.PackError):
         followup.audit(EXAMPLES[0], pack="no-such-pack", as_of=AS_OF)
 
