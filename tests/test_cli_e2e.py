@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import jsonschema
@@ -131,6 +132,8 @@ def test_wheel_installs_and_audits_without_a_checkout(tmp_path: Path) -> None:
         timeout=600,
     )
     [wheel] = dist.glob("followup-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert "followup/py.typed" in archive.namelist()  # the API's types reach users (PEP 561)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     subprocess.run(

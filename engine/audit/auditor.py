@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,11 +10,14 @@ from ..backends import Backend, get_backend
 from ..compile.compiler import CompiledPack, compile_pack
 from ..compile.facts import Patterns, epoch, history_facts
 from ..diagnostics import FollowupError, InputError, Problem
-from ..history.read import load_histories
+from ..history.read import load_histories, read_history
+from ..io.sources import Source
 from ..model import Engine, History, HistoryResult
 from ..pack.load import load_pack
 from ..pack.model import Pack
 from .findings import build_findings
+
+Outcome = HistoryResult | InputError
 
 
 @dataclass(frozen=True)
@@ -71,3 +74,24 @@ def audit_paths(auditor: Auditor, paths: Sequence[str], as_of: datetime) -> Iter
         except Exception as exc:  # one history never ends the batch (see audit_failure)
             outcome = InputError([audit_failure(item.source, max(item.line, 1), exc)])
         yield outcome
+
+
+def audit_one(auditor: Auditor, source: Source, as_of: datetime) -> Outcome:
+    """Read, check and audit one source; a bad one gives its InputError (returned, not raised).
+
+    Whatever goes wrong with this one history (a value out of range, an engine error, memory,
+    recursion, a bug of ours) is its error: the batch goes on and every report stays valid.
+    """
+    try:
+        history = read_history(source, as_of)
+        if isinstance(history, InputError):
+            return history
+        return auditor.audit(history, as_of)
+    except Exception as exc:  # see the docstring: never let one history end the batch
+        return InputError([audit_failure(source.name, source.line_offset + 1, exc)])
+
+
+def audit_sources(auditor: Auditor, sources: Iterable[Source], as_of: datetime) -> Iterator[Outcome]:
+    """Every source's outcome, in order, in this process."""
+    for source in sources:
+        yield audit_one(auditor, source, as_of)

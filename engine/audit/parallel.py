@@ -46,15 +46,12 @@ from datetime import datetime
 from multiprocessing.context import SpawnContext
 
 from ..diagnostics import FollowupError, InputError, Problem
-from ..history.read import read_history
 from ..io.sources import Source
 from ..model import Engine, Event, HistoryResult
 from ..pack.model import Pack
-from .auditor import Auditor, audit_failure
+from .auditor import Auditor, Outcome, audit_one, audit_sources
 
-# Batches smaller than this run in this process even when --jobs is not given: starting workers
-# (a Python interpreter and a compiled pack each) costs more than auditing a few histories.
-SMALL_BATCH = 32
+# When a batch is worth workers without --jobs: audit/batch.py (Batch.jobs).
 CHUNK_SIZES = (1, 2, 4, 8, 16, 32, 64, 128)  # growing: a small batch is still shared by every worker
 CHUNKS_IN_FLIGHT_PER_JOB = 4
 # Report formats that read of ``HistoryResult.history`` no more than its timezone, its line and the
@@ -68,7 +65,9 @@ DEATHS_IN_A_ROW_LIMIT = 8
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 WATCHDOG_SECONDS = 1.0
 
-Outcome = HistoryResult | InputError
+# audit_one and audit_sources (auditing in this process) are re-exported: tests and callers
+# that know them from here keep working.
+__all__ = ["Outcome", "WorkerSetup", "audit_one", "audit_parallel", "audit_sources", "cpu_count", "tune_allocator"]
 
 
 @dataclass(frozen=True)
@@ -135,27 +134,6 @@ def tune_allocator() -> None:
         libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
     except (OSError, AttributeError):
         pass
-
-
-def audit_one(auditor: Auditor, source: Source, as_of: datetime) -> Outcome:
-    """Read, check and audit one source; a bad one gives its InputError (returned, not raised).
-
-    Whatever goes wrong with this one history (a value out of range, an engine error, memory,
-    recursion, a bug of ours) is its error: the batch goes on and every report stays valid.
-    """
-    try:
-        history = read_history(source, as_of)
-        if isinstance(history, InputError):
-            return history
-        return auditor.audit(history, as_of)
-    except Exception as exc:  # see the docstring: never let one history end the batch
-        return InputError([audit_failure(source.name, source.line_offset + 1, exc)])
-
-
-def audit_sources(auditor: Auditor, sources: Iterable[Source], as_of: datetime) -> Iterator[Outcome]:
-    """Every source's outcome, in order, in this process."""
-    for source in sources:
-        yield audit_one(auditor, source, as_of)
 
 
 # The worker's engine. Module state is unavoidable here: a pool initializer can hand its work to

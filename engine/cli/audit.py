@@ -3,33 +3,26 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import FrameType
 from typing import TextIO
 
 from .. import __version__
+from ..api import load_pack
 from ..audit.auditor import Auditor
 from ..audit.baseline import Baseline, load_baseline
-from ..audit.parallel import (
-    SMALL_BATCH,
-    WorkerCrashed,
-    WorkerSetup,
-    audit_parallel,
-    audit_sources,
-    cpu_count,
-    tune_allocator,
-)
+from ..audit.batch import Batch, stream
+from ..audit.parallel import WorkerCrashed, cpu_count
 from ..audit.waivers import Waivers, load_waivers
 from ..diagnostics import InputError, Problem
-from ..io.sources import DEFAULT_MAX_SIZE, Source, Warn, iter_sources
+from ..io.sources import DEFAULT_MAX_SIZE
 from ..model import Engine, HistoryResult
 from ..report import Context, Formatter, Summary, formatter, report_file
 from ..report.triage import urgency
@@ -58,56 +51,6 @@ class AuditOptions:
     baseline: str | None = None  # an earlier JSON report
     calendar_as: str = "todo"  # ics: "todo" or "event"
     calendar_source: str = "relative"  # ics: "relative" or "none"
-
-
-@dataclass(frozen=True)
-class Batch:
-    """The inputs, with the first few read ahead to decide how to run them."""
-
-    head: tuple[Source, ...]
-    rest: Iterator[Source]
-
-    @classmethod
-    def open(
-        cls,
-        paths: Sequence[str],
-        max_size: int = DEFAULT_MAX_SIZE,
-        warn: Warn | None = None,
-        skip: Callable[[str], bool] | None = None,
-    ) -> Batch:
-        sources = iter_sources(paths, max_size, warn, skip)
-        return cls(tuple(itertools.islice(sources, SMALL_BATCH)), sources)
-
-    @property
-    def several(self) -> bool:
-        return len(self.head) > 1
-
-    def jobs(self, asked: int | None) -> int:
-        """Worker processes to use: 1 means this process.
-
-        ``--jobs N`` is honoured for any batch of two or more histories (but never more workers
-        than histories); without it, batches of at least SMALL_BATCH histories use every CPU.
-        """
-        if len(self.head) < 2:
-            return 1
-        if asked is None:
-            return cpu_count() if len(self.head) >= SMALL_BATCH else 1
-        return asked if len(self.head) >= SMALL_BATCH else min(asked, len(self.head))
-
-    def __iter__(self) -> Iterator[Source]:
-        return itertools.chain(self.head, self.rest)
-
-
-def results(auditor: Auditor, options: AuditOptions, batch: Batch) -> Generator[HistoryResult | InputError, None, None]:
-    """Every history's result in input order, audited on ``--jobs`` processes."""
-    jobs = batch.jobs(options.jobs)
-    if jobs == 1:
-        tune_allocator()
-        yield from audit_sources(auditor, batch, options.as_of)
-    else:
-        formats = [options.format, *(name for name, _ in options.reports)]
-        setup = WorkerSetup.for_formats(auditor.pack, options.engine, options.as_of, formats)
-        yield from audit_parallel(setup, batch, jobs)
 
 
 class Progress:
@@ -317,7 +260,8 @@ def _load_marks(options: AuditOptions, auditor: Auditor, err: TextIO) -> tuple[W
 
 
 def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
-    auditor = Auditor.for_pack(options.pack, options.engine)
+    # The Python API's loader: a bad pack raises PackError (an InputError: main() prints its problems).
+    auditor = load_pack(options.pack, engine=options.engine).auditor
     try:
         waivers, baseline = _load_marks(options, auditor, err)
     except InputError as error:
@@ -353,9 +297,11 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
             err.write(f"{problem}\n")
 
         intake = Intake(options.where, warn)
-        stream = stack.enter_context(contextlib.closing(results(auditor, options, batch)))
+        formats = [options.format, *(name for name, _ in options.reports)]
+        outcomes = stream(auditor, batch, options.as_of, jobs=options.jobs, engine=options.engine, formats=formats)
+        results = stack.enter_context(contextlib.closing(outcomes))
         try:
-            for item in stream:
+            for item in results:
                 if isinstance(item, InputError):
                     # Whose history it is cannot be known: an error is reported whatever --where says.
                     for problem in item.problems:
@@ -373,7 +319,7 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
         if (note := intake.note(summary.histories)) is not None:
             err.write(f"{note}\n")
         _each(reports, lambda w: w.end(summary))
-        stream.close()  # the workers are done: stop them before the files are renamed
+        results.close()  # the workers are done: stop them before the files are renamed
         for report in reports:
             report.finish()
     if waivers is not None and not summary.errors:

@@ -137,7 +137,7 @@ def cli() -> None:
     "-j",
     type=click.IntRange(min=1),
     metavar="N",
-    help="Worker processes for batches (default: the CPU count for 32 histories or more, else 1).",
+    help="Worker processes for batches (default: every CPU when the batch is large enough to gain from it, else 1).",
 )
 @click.option(
     "--waivers",

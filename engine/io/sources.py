@@ -21,7 +21,8 @@ from typing import Any, Literal
 
 from ..diagnostics import Problem, excerpt
 
-Format = Literal["yaml", "json", "jsonl"]
+# ``data``: a mapping handed to the Python API, as JSON text (no file: nothing to locate in it).
+Format = Literal["yaml", "json", "jsonl", "data"]
 
 HISTORY_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
 STDIN_NAME = "<stdin>"
@@ -85,6 +86,18 @@ def iter_sources(
                 yield Source(path, None, problem=Problem(path, 1, 1, message))
         else:
             yield from _file_sources(path, max_size)
+
+
+def history_files(folder: str, warn: Warn | None = None) -> list[tuple[str, Problem | None]]:
+    """The history files under ``folder`` in the order :func:`iter_sources` reads them, each with
+    the problem of its folder if any (for splitting a batch by file: a Dask partition each)."""
+    return _walk(folder, warn or _warn_on_stderr)
+
+
+def stream_sources(name: str, stream: Any, max_size: int = DEFAULT_MAX_SIZE) -> Iterator[Source]:
+    """The histories of an open binary JSON Lines stream called ``name`` (a file on a remote
+    store), exactly as :func:`iter_sources` reads a local ``.jsonl`` file."""
+    return _jsonl_sources(name, _lines(stream, max_size), max_size)
 
 
 _FILE_KINDS = (

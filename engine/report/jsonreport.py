@@ -31,6 +31,21 @@ def finding_dict(f: Finding) -> dict[str, object]:
     return out
 
 
+def history_dict(result: HistoryResult, context: Context) -> dict[str, object]:
+    """One entry of the report's ``histories``. The Python API's ``AuditResult.to_dict`` returns
+    exactly this: every field an entry gains is added here, once, for both."""
+    item: dict[str, object] = {
+        "source": display_source(result),
+        "candidate": result.candidate,
+        "candidate_id": result.candidate_id,
+        "findings": [finding_dict(f) for f in result.findings],
+        "summary": triage(result, context.as_of).to_dict(),
+    }
+    if result.absent is not None:
+        item["absent"] = [finding_dict(f) for f in result.absent]
+    return item
+
+
 def problem_dict(p: Problem) -> dict[str, object]:
     return {"source": p.source, "line": p.line, "column": p.column, "message": p.message}
 
@@ -53,16 +68,7 @@ class Formatter:
         self.out.write(to_json(head, indent=1)[:-2] + ',\n "histories": [')
 
     def history(self, result: HistoryResult) -> None:
-        item: dict[str, object] = {
-            "source": display_source(result),
-            "candidate": result.candidate,
-            "candidate_id": result.candidate_id,
-            "findings": [finding_dict(f) for f in result.findings],
-            "summary": triage(result, self.context.as_of).to_dict(),
-        }
-        if result.absent is not None:
-            item["absent"] = [finding_dict(f) for f in result.absent]
-        self.out.write(("," if self.count else "") + "\n  " + to_json(item))
+        self.out.write(("," if self.count else "") + "\n  " + to_json(history_dict(result, self.context)))
         self.count += 1
 
     def error(self, problem: Problem) -> None:
