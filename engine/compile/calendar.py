@@ -24,7 +24,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..pack.model import WEEKDAYS, CalendarSpec, Derivation, Param
+from ..diagnostics import suggest
+from ..pack.model import COMPARISONS, WEEKDAYS, CalendarSpec, Derivation, Param, Where
 from . import expr as ex
 
 PARTS = ("weekday", "time", "date")
@@ -334,3 +335,61 @@ def timed_fields(derivations: Iterable[Derivation]) -> dict[str, set[str]]:
                 out[fact].add(name)
                 changed = True
     return out
+
+
+# -- what pack validate says about calendar tests -------------------------------------------------
+
+
+def test_problems(w: Where, is_time: bool) -> list[str]:
+    """What is wrong with a test of a time or of a calendar part (``at.weekday``...), in words."""
+    part = part_of(w.field)
+    if part in ("weekday", "date"):
+        if w.op in COMPARISONS:
+            return [
+                f"a {part} is tested with equality, `not:` or `in:`; to compare times, compare"
+                f" {split_field(w.field)[0]} itself"
+            ]
+        wrong = [v for v in _literals(w) if not _calendar_literal(part, v)]
+        if part == "weekday":
+            days = ", ".join(WEEKDAYS)
+            return [f"{v!r} is not a weekday: write one of {days}{suggest(str(v), WEEKDAYS)}" for v in wrong]
+        return [f"{v!r} is not a date; write it as 2026-12-24" for v in wrong]
+    if part == "time":
+        return [
+            f"{v!r}: a time of day is compared with a duration since local midnight, e.g. {{before: 9h}}"
+            for v in _literals(w)
+            if not isinstance(v, int | float) or isinstance(v, bool)
+        ][:1]
+    if part is None and is_time and w.op in COMPARISONS:
+        plain = not w.is_expr or _plain_number(str(w.value))
+        if plain:
+            return [
+                f"a time is compared with the plain number {w.value!r}; write a time, e.g. asof.at - 7d or i.start"
+                " + 24h (to test the time of day, compare at.time with a duration: at.time: {before: 9h})"
+            ]
+    return []
+
+
+def _literals(w: Where) -> tuple[object, ...]:
+    """The literal values a test compares a field with (none for an expression)."""
+    if w.op == "in" and isinstance(w.value, tuple):
+        return w.value
+    return (w.value,) if w.op in ("eq", "not") and not w.is_expr else ()
+
+
+def _calendar_literal(part: str, value: object) -> bool:
+    if part == "weekday":
+        return value in WEEKDAYS
+    try:
+        return isinstance(value, str) and date.fromisoformat(value).isoformat() == value
+    except ValueError:
+        return False
+
+
+def _plain_number(text: str) -> bool:
+    """Whether an expression is only numbers and durations: no time to compare with."""
+    try:
+        parsed = ex.parse(text)
+    except ex.ExprError:
+        return False
+    return not ex.names(parsed) and not ex.refs(parsed)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterator, Mapping
-from datetime import date
 from typing import TypeVar
 
 from ..diagnostics import Problem, escape_segment, suggest
-from ..pack.model import COMPARISONS, WEEKDAYS, Derivation, Location, Narrowing, Outcome, Pack, Pattern, Rule, Where
+from ..pack.model import COMPARISONS, Derivation, Location, Narrowing, Outcome, Pack, Pattern, Rule, Where
 from ..pack.textpattern import as_written, pattern_problem
 from . import calendar as cal
 from . import enginelimits as lim
@@ -367,7 +366,7 @@ class _Checker:
     def calendar_test(self, w: Where, p: Pattern, loc: Location, what: str) -> Iterator[Problem]:
         """Tests of times and their calendar parts: each part is compared the way it can be."""
         is_time = w.field in self.timed.get(p.fact, ()) or w.field in ("at", "start")
-        for message in calendar_test_problems(w, is_time):
+        for message in cal.test_problems(w, is_time):
             yield self.error(loc, f"{what}: {message}")
 
     def business_days(self, w: Where, p: Pattern, scope: Scope, loc: Location, what: str) -> Check[None]:
@@ -657,58 +656,3 @@ def _unbound(value: str, alias: str, p: Pattern, scope: Scope) -> str:
         return f"{value!r} names {alias!r}, {own} {literal}"
     tip = suggest(alias, [n for n in scope.names if n != ASOF])
     return f"{value!r} names {alias!r}, which no earlier pattern matches {literal}{tip}"
-
-
-def calendar_test_problems(w: Where, is_time: bool) -> list[str]:
-    """What is wrong with a test of a time or of a calendar part (``at.weekday``...), in words."""
-    part = cal.part_of(w.field)
-    if part in ("weekday", "date"):
-        if w.op in COMPARISONS:
-            return [
-                f"a {part} is tested with equality, `not:` or `in:`; to compare times, compare"
-                f" {cal.split_field(w.field)[0]} itself"
-            ]
-        wrong = [v for v in _literals(w) if not _calendar_literal(part, v)]
-        if part == "weekday":
-            days = ", ".join(WEEKDAYS)
-            return [f"{v!r} is not a weekday: write one of {days}{suggest(str(v), WEEKDAYS)}" for v in wrong]
-        return [f"{v!r} is not a date; write it as 2026-12-24" for v in wrong]
-    if part == "time":
-        return [
-            f"{v!r}: a time of day is compared with a duration since local midnight, e.g. {{before: 9h}}"
-            for v in _literals(w)
-            if not isinstance(v, int | float) or isinstance(v, bool)
-        ][:1]
-    if part is None and is_time and w.op in COMPARISONS:
-        plain = not w.is_expr or _plain_number(str(w.value))
-        if plain:
-            return [
-                f"a time is compared with the plain number {w.value!r}; write a time, e.g. asof.at - 7d or i.start"
-                " + 24h (to test the time of day, compare at.time with a duration: at.time: {before: 9h})"
-            ]
-    return []
-
-
-def _literals(w: Where) -> tuple[object, ...]:
-    """The literal values a test compares a field with (none for an expression)."""
-    if w.op == "in" and isinstance(w.value, tuple):
-        return w.value
-    return (w.value,) if w.op in ("eq", "not") and not w.is_expr else ()
-
-
-def _calendar_literal(part: str, value: object) -> bool:
-    if part == "weekday":
-        return value in WEEKDAYS
-    try:
-        return isinstance(value, str) and date.fromisoformat(value).isoformat() == value
-    except ValueError:
-        return False
-
-
-def _plain_number(text: str) -> bool:
-    """Whether an expression is only numbers and durations: no time to compare with."""
-    try:
-        parsed = ex.parse(text)
-    except ex.ExprError:
-        return False
-    return not ex.names(parsed) and not ex.refs(parsed)
