@@ -243,7 +243,7 @@ def finding_record(finding: Finding) -> dict[str, object]:
     record = asdict(finding)
     record["events"] = list(finding.events)
     record["due"] = None if finding.due is None else finding.due.isoformat()
-    del record["waived"]
+    del record["waived"], record["baseline_state"]  # set by a run, not by the engines
     return record
 
 
