@@ -424,7 +424,7 @@ def finding_record(finding: Finding) -> dict[str, object]:
     record = asdict(finding)
     record["events"] = list(finding.events)
     record["due"] = None if finding.due is None else finding.due.isoformat()
-    del record["waived"]
+    del record["waived"], record["baseline_state"]  # set by a run, not by the engines
     del record["remedy"]  # advice rendered from the same firing, not a decision (assert_agree compares it)
     return record
 
