@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..backends import Backend, get_backend
+from ..backends.base import Fact
 from ..compile.compiler import CompiledPack, compile_pack
 from ..compile.facts import Patterns, epoch, history_facts
 from ..diagnostics import FollowupError, InputError, Problem
@@ -32,8 +33,14 @@ class Auditor:
         compiled = compile_pack(loaded)
         return cls(loaded, compiled, get_backend(engine, compiled), Patterns(loaded.patterns))
 
-    def audit(self, history: History, as_of: datetime) -> HistoryResult:
-        facts = history_facts(history, self.patterns, members="member" in self.compiled.fact_types)
+    def facts(self, history: History) -> list[dict[str, object]]:
+        """The history's base facts for this pack (they do not depend on the audit time)."""
+        return history_facts(history, self.patterns, members="member" in self.compiled.fact_types)
+
+    def audit(self, history: History, as_of: datetime, facts: Sequence[Fact] | None = None) -> HistoryResult:
+        """Audit ``history`` at ``as_of``; ``facts``: its facts when already prepared (``facts``)."""
+        if facts is None:
+            facts = self.facts(history)
         firings = self.backend.run(facts, epoch(as_of))
         findings = build_findings(self.compiled, firings, history)
         return HistoryResult(history.source, history.candidate.name, findings, history)

@@ -44,6 +44,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime
 from multiprocessing.context import SpawnContext
+from typing import TYPE_CHECKING
 
 from ..diagnostics import FollowupError, InputError, Problem
 from ..history.read import read_history
@@ -51,6 +52,9 @@ from ..io.sources import Source
 from ..model import Engine, Event, HistoryResult
 from ..pack.model import Pack
 from .auditor import Auditor, audit_failure
+
+if TYPE_CHECKING:
+    from ..cache.store import CacheSetup, ResultCache
 
 # Batches smaller than this run in this process even when --jobs is not given: starting workers
 # (a Python interpreter and a compiled pack each) costs more than auditing a few histories.
@@ -79,10 +83,13 @@ class WorkerSetup:
     engine: Engine
     as_of: datetime
     full_history: bool = True  # False: send back only what POSITION_FORMATS read
+    cache: CacheSetup | None = None  # `--cache`: each worker reads and writes the folder itself
 
     @classmethod
-    def for_formats(cls, pack: Pack, engine: Engine, as_of: datetime, formats: Iterable[str]) -> WorkerSetup:
-        return cls(pack, engine, as_of, full_history=not set(formats) <= POSITION_FORMATS)
+    def for_formats(
+        cls, pack: Pack, engine: Engine, as_of: datetime, formats: Iterable[str], cache: CacheSetup | None = None
+    ) -> WorkerSetup:
+        return cls(pack, engine, as_of, full_history=not set(formats) <= POSITION_FORMATS, cache=cache)
 
 
 @dataclass(frozen=True)
@@ -137,13 +144,16 @@ def tune_allocator() -> None:
         pass
 
 
-def audit_one(auditor: Auditor, source: Source, as_of: datetime) -> Outcome:
+def audit_one(auditor: Auditor, source: Source, as_of: datetime, cache: ResultCache | None = None) -> Outcome:
     """Read, check and audit one source; a bad one gives its InputError (returned, not raised).
 
     Whatever goes wrong with this one history (a value out of range, an engine error, memory,
     recursion, a bug of ours) is its error: the batch goes on and every report stays valid.
+    With ``cache``, a result still valid at ``as_of`` is taken from it (see ``followup.cache``).
     """
     try:
+        if cache is not None:
+            return cache.audit(source, as_of)
         history = read_history(source, as_of)
         if isinstance(history, InputError):
             return history
@@ -152,16 +162,18 @@ def audit_one(auditor: Auditor, source: Source, as_of: datetime) -> Outcome:
         return InputError([audit_failure(source.name, source.line_offset + 1, exc)])
 
 
-def audit_sources(auditor: Auditor, sources: Iterable[Source], as_of: datetime) -> Iterator[Outcome]:
+def audit_sources(
+    auditor: Auditor, sources: Iterable[Source], as_of: datetime, cache: ResultCache | None = None
+) -> Iterator[Outcome]:
     """Every source's outcome, in order, in this process."""
     for source in sources:
-        yield audit_one(auditor, source, as_of)
+        yield audit_one(auditor, source, as_of, cache)
 
 
 # The worker's engine. Module state is unavoidable here: a pool initializer can hand its work to
 # the task function only through the worker process's globals. It is set once per worker process
 # and never in the parent.
-_worker: tuple[Auditor, WorkerSetup] | None = None
+_worker: tuple[Auditor, WorkerSetup, ResultCache | None] | None = None
 
 
 def _die_with_parent(parent: int) -> None:
@@ -200,17 +212,23 @@ def _start_worker(setup: WorkerSetup, parent: int) -> None:
     if hasattr(signal, "pthread_sigmask"):  # blocked by _submit while this process started
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     tune_allocator()
-    _worker = (Auditor.for_pack(setup.pack, setup.engine), setup)
+    auditor = Auditor.for_pack(setup.pack, setup.engine)
+    cache = None
+    if setup.cache is not None:
+        from ..cache.store import ResultCache
+
+        cache = ResultCache(setup.cache, auditor)
+    _worker = (auditor, setup, cache)
     gc.freeze()  # the pack and the modules stay for good: no collection needs to scan them
 
 
 def _audit_chunk(sources: list[Source]) -> list[HistoryResult | _Failed]:
     if _worker is None:  # pragma: no cover - the initializer always runs first
         raise RuntimeError("worker not initialised")
-    auditor, setup = _worker
+    auditor, setup, cache = _worker
     out: list[HistoryResult | _Failed] = []
     for source in sources:
-        outcome = audit_one(auditor, source, setup.as_of)
+        outcome = audit_one(auditor, source, setup.as_of, cache)
         if isinstance(outcome, InputError):
             out.append(_Failed(tuple(outcome.problems)))
         else:

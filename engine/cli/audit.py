@@ -27,6 +27,8 @@ from ..audit.parallel import (
     tune_allocator,
 )
 from ..audit.waivers import Waivers, load_waivers
+from ..cache.store import DEFAULT_MAX_SIZE as DEFAULT_CACHE_SIZE
+from ..cache.store import CacheSetup, ResultCache, evict, prepare
 from ..diagnostics import InputError, Problem
 from ..io.sources import DEFAULT_MAX_SIZE, Source, Warn, iter_sources
 from ..model import Engine, HistoryResult
@@ -34,6 +36,7 @@ from ..report import Context, Formatter, Summary, formatter, report_file
 from .outputs import conflict, walk_skip
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+CacheWarn = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class AuditOptions:
     waivers: str | None = None
     engine: Engine = "durable"
     max_history_size: int = DEFAULT_MAX_SIZE  # bytes; JSON Lines: per line
+    cache: str | None = None  # `--cache DIR`
+    cache_max_size: int = DEFAULT_CACHE_SIZE  # bytes
 
 
 @dataclass(frozen=True)
@@ -89,15 +94,23 @@ class Batch:
         return itertools.chain(self.head, self.rest)
 
 
-def results(auditor: Auditor, options: AuditOptions, batch: Batch) -> Generator[HistoryResult | InputError, None, None]:
-    """Every history's result in input order, audited on ``--jobs`` processes."""
+def results(
+    auditor: Auditor,
+    options: AuditOptions,
+    batch: Batch,
+    cache: CacheSetup | None = None,
+    warn: CacheWarn | None = None,
+) -> Generator[HistoryResult | InputError, None, None]:
+    """Every history's result in input order, audited on ``--jobs`` processes (with ``cache``:
+    taken from the cache folder where an entry still holds)."""
     jobs = batch.jobs(options.jobs)
     if jobs == 1:
         tune_allocator()
-        yield from audit_sources(auditor, batch, options.as_of)
+        local = None if cache is None else ResultCache(cache, auditor, *(() if warn is None else (warn,)))
+        yield from audit_sources(auditor, batch, options.as_of, local)
     else:
         formats = [options.format, *(name for name, _ in options.reports)]
-        setup = WorkerSetup.for_formats(auditor.pack, options.engine, options.as_of, formats)
+        setup = WorkerSetup.for_formats(auditor.pack, options.engine, options.as_of, formats, cache)
         yield from audit_parallel(setup, batch, jobs)
 
 
@@ -285,8 +298,20 @@ def _open_reports(
     return reports
 
 
+def _cache(options: AuditOptions, auditor: Auditor, err: TextIO) -> CacheSetup | None:
+    """The cache of ``--cache``; None (said on ``err``) when the folder cannot be used."""
+    if options.cache is None:
+        return None
+    problem = prepare(options.cache)
+    if problem is not None:
+        err.write(f"followup: warning: {problem}; auditing without it\n")
+        return None
+    return CacheSetup.create(options.cache, auditor.pack, options.engine, options.cache_max_size)
+
+
 def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
     auditor = Auditor.for_pack(options.pack, options.engine)
+    cache = _cache(options, auditor, err)
     waivers: Waivers | None = None
     if options.waivers is not None:
         try:
@@ -313,7 +338,11 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
                 err.write(f"{problem}\n")
             _each(reports, lambda w: w.error(problem))
 
-        stream = stack.enter_context(contextlib.closing(results(auditor, options, batch)))
+        def warn(message: str) -> None:
+            progress.clear()
+            err.write(f"followup: warning: {message}\n")
+
+        stream = stack.enter_context(contextlib.closing(results(auditor, options, batch, cache, warn)))
         try:
             for item in stream:
                 if isinstance(item, InputError):
@@ -331,6 +360,8 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
         stream.close()  # the workers are done: stop them before the files are renamed
         for report in reports:
             report.finish()
+    if cache is not None:
+        evict(cache.directory, cache.max_size)
     if waivers is not None and not summary.errors:
         # With input errors some histories were not audited: "unused" would be a guess.
         _write_lines(err, waivers.unused())

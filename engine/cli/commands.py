@@ -139,6 +139,20 @@ def cli() -> None:
     callback=parse_max_size,
     help="Largest history read, e.g. 32MiB (for .jsonl: per line).",
 )
+@click.option(
+    "--cache",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Keep each history's result in DIR and reuse it while it cannot change (same output).",
+)
+@click.option(
+    "--cache-max-size",
+    metavar="SIZE",
+    default="1GiB",
+    show_default=True,
+    callback=parse_max_size,
+    help="Largest size of the --cache folder; the least recently used results go first.",
+)
 def audit(  # noqa: PLR0913  click hands each of the command's options to it as a keyword
     *,
     paths: tuple[str, ...],
@@ -152,6 +166,8 @@ def audit(  # noqa: PLR0913  click hands each of the command's options to it as 
     waivers: str | None,
     engine: Engine,
     max_history_size: int,
+    cache: str | None,
+    cache_max_size: int,
 ) -> None:
     """Audit history files, directories (*.yaml, *.yml, *.json, *.jsonl, recursively) or - (stdin).
 
@@ -179,6 +195,8 @@ def audit(  # noqa: PLR0913  click hands each of the command's options to it as 
         waivers=waivers,
         engine=engine,
         max_history_size=max_history_size,
+        cache=cache,
+        cache_max_size=cache_max_size,
     )
     sys.exit(run_audit(options, sys.stdout))
 
