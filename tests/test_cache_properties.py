@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from followup import __version__
 from followup.audit import Auditor
-from followup.audit.parallel import audit_one
+from followup.audit.parallel import audit_one, positions_only
 from followup.cache import CacheSetup, ResultCache
 from followup.cache.codec import exact
 from followup.diagnostics import InputError
@@ -100,7 +100,10 @@ def test_cached_runs_equal_uncached_runs(drawn: tuple[dict[str, object], datetim
     auditor = _auditor()
     line = 0
     with tempfile.TemporaryDirectory() as folder:
-        cache = ResultCache(CacheSetup.create(folder, auditor.pack, "durable"), auditor, warn=_no_warnings)
+        setup = CacheSetup.create(folder, auditor.pack, "durable")
+        cache = ResultCache(setup, auditor, warn=_no_warnings)
+        # The same folder read as a run whose reports need only positions (--format json, sarif...).
+        cut = ResultCache(setup, auditor, warn=_no_warnings, full_history=False)
         for kind, amount, sign in [("time", 0, 1), *steps]:
             if kind == "time":
                 as_of += timedelta(seconds=sign * amount)
@@ -119,6 +122,12 @@ def test_cached_runs_equal_uncached_runs(drawn: tuple[dict[str, object], datetim
             _same(cached, fresh, as_of)
             again = audit_one(auditor, source, as_of, cache)  # now surely from the cache, if cacheable
             _same(again, fresh, as_of)
+            short = audit_one(auditor, source, as_of, cut)
+            _same(_positions(short), _positions(fresh), as_of)
+
+
+def _positions(outcome: HistoryResult | InputError) -> HistoryResult | InputError:
+    return outcome if isinstance(outcome, InputError) else positions_only(outcome)
 
 
 def _no_warnings(message: str) -> None:

@@ -217,7 +217,7 @@ def _start_worker(setup: WorkerSetup, parent: int) -> None:
     if setup.cache is not None:
         from ..cache.store import ResultCache
 
-        cache = ResultCache(setup.cache, auditor)
+        cache = ResultCache(setup.cache, auditor, full_history=setup.full_history)
     _worker = (auditor, setup, cache)
     gc.freeze()  # the pack and the modules stay for good: no collection needs to scan them
 

@@ -4,7 +4,8 @@ JSON rather than pickle: a cache directory is data, and reading it must never ru
 is stored as audited (before waivers) with positions relative to its JSON Lines line, so that the
 same line further down the file is the same entry. ``encode`` refuses (``NotExact``) any value it
 cannot give back as it was, and ``exact`` compares two results field by field, types, time zones
-and dict order included: the cache stores an entry only when ``decode(encode(r))`` is exactly ``r``.
+and dict order included: the cache stores an entry only when ``decode(encode(r))`` is exactly
+``r``, and its cut-down form exactly ``positions_only(r)``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,52 +24,64 @@ class NotExact(Exception):
     """A value the codec cannot store exactly: the result is not cached."""
 
 
-def encode(result: HistoryResult, line_offset: int) -> dict[str, Any]:
+def encode(result: HistoryResult, line_offset: int) -> tuple[dict[str, Any], list[Any]]:
+    """``result`` as two JSON values: the head (findings, candidate, people, and the events that
+    are subjects of findings, by position only) and every event in full. A run whose reports need
+    only positions reads just the head (see ``decode``)."""
     history = result.history
     if history is None:
         raise NotExact("a result without its history")
-    return {
+    subjects = {f.subject for f in result.findings}
+    head = {
         "candidate": result.candidate,
         "findings": [_finding(f) for f in result.findings],
-        "history": {
-            "timezone": history.timezone,
-            "candidate": _candidate(history.candidate),
-            "people": [[p.id, p.name, p.role, p.company] for p in history.people],
-            "events": [
-                [e.id, e.type, _time(e.at), _value(dict(e.data)), e.line - line_offset, e.column]
-                for e in history.events
-            ],
-            "version": history.version,
-            "line": history.line - line_offset if history.line else 0,
-        },
+        "timezone": history.timezone,
+        "person": _candidate(history.candidate),
+        "people": [[p.id, p.name, p.role, p.company] for p in history.people],
+        "subjects": [
+            [e.id, e.type, _time(e.at), e.line - line_offset, e.column] for e in history.events if e.id in subjects
+        ],
+        "version": history.version,
+        "line": history.line - line_offset if history.line else 0,
     }
+    events = [[e.id, e.type, _time(e.at), _fields(e.data), e.line - line_offset, e.column] for e in history.events]
+    return head, events
 
 
-def decode(data: Mapping[str, Any], source: str, line_offset: int) -> HistoryResult:
+def decode(head: Mapping[str, Any], events: list[Any] | None, source: str, line_offset: int) -> HistoryResult:
     """The result ``encode`` stored, for the history now read from ``source`` at ``line_offset``.
 
-    Raises KeyError, TypeError, ValueError (and their kin) on data that ``encode`` did not write.
+    Without ``events`` the history is cut down as ``audit.parallel.positions_only`` cuts it (only
+    the findings' subject events, without their fields): all that most report formats read, and
+    much less to build. Raises KeyError, TypeError, ValueError (and their kin) on data that
+    ``encode`` did not write.
     """
-    h = data["history"]
-    c = h["candidate"]
-    events = tuple(
-        Event(eid, kind, _instant(at), _read_value(values), line + line_offset, column)
-        for eid, kind, at, values, line, column in h["events"]
+    zones: dict[str | None, tzinfo] = {}
+    findings = tuple(
+        Finding(rule, kind, severity, subject, person, tuple(evidence), _read_time(due, zones), message)
+        for rule, kind, severity, subject, person, evidence, due, message in head["findings"]
     )
+    if events is None:
+        kept = tuple(
+            Event(eid, kind, _instant(at, zones), {}, line + line_offset, column)
+            for eid, kind, at, line, column in head["subjects"]
+        )
+    else:
+        kept = tuple(
+            Event(eid, kind, _instant(at, zones), _read_fields(values), line + line_offset, column)
+            for eid, kind, at, values, line, column in events
+        )
+    c = head["person"]
     history = History(
         source=source,
-        timezone=h["timezone"],
+        timezone=head["timezone"],
         candidate=Candidate(c[0], c[1], c[2], id=c[3], coach=c[4], cohort=c[5], tags=tuple(c[6])),
-        people=tuple(Person(p[0], p[1], p[2], p[3]) for p in h["people"]),
-        events=events,
-        version=h["version"],
-        line=h["line"] + line_offset if h["line"] else 0,
+        people=tuple(Person(p[0], p[1], p[2], p[3]) for p in head["people"]),
+        events=kept,
+        version=head["version"],
+        line=head["line"] + line_offset if head["line"] else 0,
     )
-    findings = tuple(
-        Finding(rule, kind, severity, subject, person, tuple(evidence), _read_time(due), message)
-        for rule, kind, severity, subject, person, evidence, due, message in data["findings"]
-    )
-    return HistoryResult(source, data["candidate"], findings, history)
+    return HistoryResult(source, head["candidate"], findings, history)
 
 
 def _finding(f: Finding) -> list[Any]:
@@ -93,17 +106,33 @@ def _time(moment: datetime | None) -> list[Any] | None:
     raise NotExact(f"a time in zone {zone!r}")
 
 
-def _read_time(value: list[Any] | None) -> datetime | None:
-    return None if value is None else _instant(value)
+def _read_time(value: list[Any] | None, zones: dict[str | None, tzinfo] | None = None) -> datetime | None:
+    return None if value is None else _instant(value, zones)
 
 
-def _instant(value: list[Any]) -> datetime:
+def _instant(value: list[Any], zones: dict[str | None, tzinfo] | None = None) -> datetime:
     text, key = value
-    moment = datetime.fromisoformat(text)
-    return moment.astimezone(UTC if key is None else ZoneInfo(key))
+    zone = None if zones is None else zones.get(key)
+    if zone is None:
+        zone = UTC if key is None else ZoneInfo(key)
+        if zones is not None:
+            zones[key] = zone
+    return datetime.fromisoformat(text).astimezone(zone)
 
 
-# Containers and times carry a one-letter tag, so that a tuple comes back a tuple.
+def _fields(data: Mapping[str, object]) -> dict[str, Any]:
+    """An event's fields: a JSON object whose values are plain where they are plain JSON."""
+    if not all(isinstance(k, str) for k in data):
+        raise NotExact("an event field whose name is not text")
+    return {k: _value(v) for k, v in data.items()}
+
+
+def _read_fields(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: _read_value(v) if v.__class__ is dict else v for k, v in data.items()}
+
+
+# Containers and times carry a one-letter tag (a JSON object, which no plain value is), so that a
+# tuple comes back a tuple and a time a time.
 def _value(value: object) -> Any:
     if value is None or isinstance(value, str | bool | int):
         return value
@@ -125,7 +154,7 @@ def _value(value: object) -> Any:
 
 
 def _read_value(value: Any) -> Any:
-    if not isinstance(value, dict):
+    if value.__class__ is not dict:
         return value
     ((tag, inner),) = value.items()
     if tag == "t":

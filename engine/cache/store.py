@@ -34,6 +34,7 @@ import orjson
 
 from .. import __version__
 from ..audit.auditor import Auditor
+from ..audit.parallel import positions_only
 from ..compile.facts import epoch
 from ..diagnostics import InputError
 from ..history.read import read_history
@@ -130,6 +131,9 @@ class ResultCache:
     setup: CacheSetup
     auditor: Auditor
     warn: Warn = _warn_on_stderr
+    # False when every report of the run reads of a history only what ``positions_only`` keeps:
+    # a hit then builds just that (see ``codec.decode``).
+    full_history: bool = True
     stats: Stats = field(default_factory=Stats)
     plan: Plan | None = None
     warnings: int = 0
@@ -190,8 +194,10 @@ class ResultCache:
         start, until, body = entry
         if not start <= at < until:
             return None  # its result may differ at this audit time
+        head, _, events = body.partition(b"\n")
         try:
-            result = decode(orjson.loads(body), source.name, source.line_offset)
+            full = orjson.loads(events) if self.full_history else None
+            result = decode(orjson.loads(head), full, source.name, source.line_offset)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             self._say(f"ignoring the unreadable cache entry {path}; auditing the history again")
             return None
@@ -202,12 +208,15 @@ class ResultCache:
 
     def _write(self, path: str, key: str, source: Source, result: HistoryResult, window: Window) -> None:
         try:
-            body = orjson.dumps(encode(result, source.line_offset))
-            back = decode(orjson.loads(body), source.name, source.line_offset)
+            head, events = encode(result, source.line_offset)
+            body = orjson.dumps(head) + b"\n" + orjson.dumps(events)  # orjson never writes a newline
+            stored_head, _, stored_events = body.partition(b"\n")
+            back = decode(orjson.loads(stored_head), orjson.loads(stored_events), source.name, source.line_offset)
+            cut = decode(orjson.loads(stored_head), None, source.name, source.line_offset)
         except (NotExact, TypeError, ValueError, orjson.JSONEncodeError):
             self.stats.uncacheable += 1
             return
-        if not exact(back, result):
+        if not (exact(back, result) and exact(cut, positions_only(result))):
             self.stats.uncacheable += 1
             return
         try:

@@ -104,13 +104,17 @@ def results(
     """Every history's result in input order, audited on ``--jobs`` processes (with ``cache``:
     taken from the cache folder where an entry still holds)."""
     jobs = batch.jobs(options.jobs)
+    formats = [options.format, *(name for name, _ in options.reports)]
+    setup = WorkerSetup.for_formats(auditor.pack, options.engine, options.as_of, formats, cache)
     if jobs == 1:
         tune_allocator()
-        local = None if cache is None else ResultCache(cache, auditor, *(() if warn is None else (warn,)))
+        local = None
+        if cache is not None:
+            local = ResultCache(cache, auditor, full_history=setup.full_history)
+            if warn is not None:
+                local.warn = warn
         yield from audit_sources(auditor, batch, options.as_of, local)
     else:
-        formats = [options.format, *(name for name, _ in options.reports)]
-        setup = WorkerSetup.for_formats(auditor.pack, options.engine, options.as_of, formats, cache)
         yield from audit_parallel(setup, batch, jobs)
 
 
