@@ -370,3 +370,24 @@ def test_a_derived_fact_compared_with_the_audit_time_bounds_the_window(tmp_path:
     default = Auditor.for_pack("interview-follow-up")
     plain = Plan.for_pack(default.compiled).window(default.facts(history), result.findings, epoch(as_of))
     assert plain is not None and plain.until > window.until  # the new rule's test is what ends it
+
+
+@pytest.mark.parametrize("broken", ["encode", "window"])
+def test_a_failure_inside_the_cache_never_changes_the_outcome(
+    broken: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from followup.cache import store
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    if broken == "encode":
+        monkeypatch.setattr(store, "encode", fail)
+    else:
+        monkeypatch.setattr(Plan, "window", fail)
+    auditor = Auditor.for_pack("interview-follow-up")
+    source = next(iter(iter_sources([str(EXAMPLES / "jane.yaml")])))
+    as_of = datetime.fromisoformat(AS_OF)
+    cache = _cache(tmp_path, auditor)
+    assert audit_one(auditor, source, as_of, cache) == audit_one(auditor, source, as_of)
+    assert (cache.stats.uncacheable, cache.stats.stored) == (1, 0)

@@ -41,7 +41,7 @@ from ..history.read import read_history
 from ..io.sources import Source
 from ..model import Engine, HistoryResult
 from ..pack.model import Pack
-from .codec import NotExact, decode, encode
+from .codec import decode, encode
 from .horizon import Plan, Window
 
 DEFAULT_MAX_SIZE = 1 << 30  # 1 GiB: about 200,000 histories of 20 events
@@ -160,7 +160,10 @@ class ResultCache:
         facts = self.auditor.facts(history)
         result = self.auditor.audit(history, as_of, facts)
         assert self.plan is not None
-        window = self.plan.window(facts, result.findings, at)
+        try:
+            window = self.plan.window(facts, result.findings, at)
+        except Exception:  # the cache's own work must never change an outcome: just not cached
+            window = None
         if window is None:
             self.stats.uncacheable += 1
         elif not self.broken:
@@ -198,7 +201,7 @@ class ResultCache:
         try:
             full = orjson.loads(events) if self.full_history else None
             result = decode(orjson.loads(head), full, source.name, source.line_offset)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        except Exception:  # whatever the entry holds, it is no reason to fail the history
             self._say(f"ignoring the unreadable cache entry {path}; auditing the history again")
             return None
         if modified < time.time() - TOUCH_AFTER:
@@ -213,10 +216,11 @@ class ResultCache:
             stored_head, _, stored_events = body.partition(b"\n")
             back = decode(orjson.loads(stored_head), orjson.loads(stored_events), source.name, source.line_offset)
             cut = decode(orjson.loads(stored_head), None, source.name, source.line_offset)
-        except (NotExact, TypeError, ValueError, orjson.JSONEncodeError):
-            self.stats.uncacheable += 1
-            return
-        if not (_same(back, result, source.line_offset) and _same(cut, positions_only(result), source.line_offset)):
+            offset = source.line_offset
+            exact = _same(back, result, offset) and _same(cut, positions_only(result), offset)
+        except Exception:  # NotExact, a number orjson cannot write, nesting too deep...: not cached
+            exact = False
+        if not exact:
             self.stats.uncacheable += 1
             return
         try:
