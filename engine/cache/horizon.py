@@ -58,11 +58,16 @@ MAX_COMBINATIONS = 50_000
 # Fields of the gate fact that do not depend on the audit time (only ``at`` does).
 _STEADY_GATE_FIELDS = frozenset({"t", "n", "ev"})
 # What this module knows of a compiled rule and pack; anything added later must be read here first.
+# `remedy` (a violation's advice) is a message like any other and is checked as one. `calendar`
+# (local weekday, time, date and business-day fields) is computed on the facts before they are
+# asserted, from the history's own times only: the audit time stays in `asof.at` alone (business
+# days on it are moved to the other side of a test), so its fields are facts like the others here.
 _KNOWN_RULE_FIELDS = frozenset(
     {"name", "stratum", "kind", "rule_id", "severity", "fact", "set", "subject", "person", "due", "message", "aliases"}
+    | {"remedy"}
 )
 _KNOWN_PACK_FIELDS = frozenset(
-    {"pack", "name", "strata", "ruleset", "rules", "memberships", "partitions", "ranks", "fact_types"}
+    {"pack", "name", "strata", "ruleset", "rules", "memberships", "partitions", "ranks", "fact_types"} | {"calendar"}
 )
 
 
@@ -216,7 +221,7 @@ def _number(value: object, kind: str, name: str) -> float:
 
 
 def _read_pack(compiled: CompiledPack) -> Plan:
-    if {f.name for f in dataclasses.fields(compiled)} != _KNOWN_PACK_FIELDS:
+    if not {f.name for f in dataclasses.fields(compiled)} <= _KNOWN_PACK_FIELDS:
         raise Unknown("the compiled pack has fields this analysis does not know")
     steady, moved = gate(1, 0.0), gate(1, 1.0)
     if set(steady) != _STEADY_GATE_FIELDS | {"at"} or {k for k in steady if steady[k] != moved[k]} != {"at"}:
@@ -351,10 +356,10 @@ def _linear_expr(expr: ex.Expr, types: Mapping[str, str], sign: int = 1) -> Line
 
 def _check_outputs(rule: CompiledRule) -> None:
     """A derived value or a finding that reads the audit time changes with it: never cached."""
-    if {f.name for f in dataclasses.fields(rule)} != _KNOWN_RULE_FIELDS:
+    if not {f.name for f in dataclasses.fields(rule)} <= _KNOWN_RULE_FIELDS:
         raise Unknown("a compiled rule has fields this analysis does not know")
     expressions = [*rule.set.values(), rule.subject, rule.person, rule.due]
-    for part in rule.message:
+    for part in (*rule.message, *getattr(rule, "remedy", ())):
         if isinstance(part, tpl.Placeholder):
             expressions.append(part.expr)
         elif not isinstance(part, str):
