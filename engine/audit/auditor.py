@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..backends import Backend, get_backend
+from ..backends.base import Fact
 from ..compile.compiler import CompiledPack, compile_pack
 from ..compile.facts import Patterns, epoch, history_facts
 from ..diagnostics import FollowupError, InputError, Problem
@@ -16,6 +18,9 @@ from ..model import Engine, History, HistoryResult
 from ..pack.load import load_pack
 from ..pack.model import Pack
 from .findings import build_findings
+
+if TYPE_CHECKING:
+    from ..cache.store import ResultCache
 
 Outcome = HistoryResult | InputError
 
@@ -35,9 +40,15 @@ class Auditor:
         compiled = compile_pack(loaded)
         return cls(loaded, compiled, get_backend(engine, compiled), Patterns(loaded.patterns))
 
-    def audit(self, history: History, as_of: datetime) -> HistoryResult:
+    def facts(self, history: History) -> list[dict[str, object]]:
+        """The history's base facts for this pack (they do not depend on the audit time)."""
         compiled = self.compiled
-        facts = history_facts(history, self.patterns, "member" in compiled.fact_types, compiled.calendar)
+        return history_facts(history, self.patterns, "member" in compiled.fact_types, compiled.calendar)
+
+    def audit(self, history: History, as_of: datetime, facts: Sequence[Fact] | None = None) -> HistoryResult:
+        """Audit ``history`` at ``as_of``; ``facts``: its facts when already prepared (``facts``)."""
+        if facts is None:
+            facts = self.facts(history)
         firings = self.backend.run(facts, epoch(as_of))
         findings = build_findings(self.compiled, firings, history)
         return HistoryResult(history.source, history.candidate.name, findings, history)
@@ -76,13 +87,16 @@ def audit_paths(auditor: Auditor, paths: Sequence[str], as_of: datetime) -> Iter
         yield outcome
 
 
-def audit_one(auditor: Auditor, source: Source, as_of: datetime) -> Outcome:
+def audit_one(auditor: Auditor, source: Source, as_of: datetime, cache: ResultCache | None = None) -> Outcome:
     """Read, check and audit one source; a bad one gives its InputError (returned, not raised).
 
     Whatever goes wrong with this one history (a value out of range, an engine error, memory,
     recursion, a bug of ours) is its error: the batch goes on and every report stays valid.
+    With ``cache``, a result still valid at ``as_of`` is taken from it (see ``followup.cache``).
     """
     try:
+        if cache is not None:
+            return cache.audit(source, as_of)
         history = read_history(source, as_of)
         if isinstance(history, InputError):
             return history
@@ -91,7 +105,9 @@ def audit_one(auditor: Auditor, source: Source, as_of: datetime) -> Outcome:
         return InputError([audit_failure(source.name, source.line_offset + 1, exc)])
 
 
-def audit_sources(auditor: Auditor, sources: Iterable[Source], as_of: datetime) -> Iterator[Outcome]:
+def audit_sources(
+    auditor: Auditor, sources: Iterable[Source], as_of: datetime, cache: ResultCache | None = None
+) -> Iterator[Outcome]:
     """Every source's outcome, in order, in this process."""
     for source in sources:
-        yield audit_one(auditor, source, as_of)
+        yield audit_one(auditor, source, as_of, cache)

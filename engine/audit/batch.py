@@ -12,11 +12,15 @@ import itertools
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..diagnostics import InputError
 from ..io.sources import DEFAULT_MAX_SIZE, Source, Warn, iter_sources
 from ..model import Engine, HistoryResult
 from .auditor import Auditor, audit_sources
+
+if TYPE_CHECKING:
+    from ..cache.store import CacheSetup
 
 Outcome = HistoryResult | InputError
 
@@ -104,17 +108,27 @@ def stream(  # noqa: PLR0913  the run's settings, by keyword
     jobs: int | None = None,
     engine: Engine = "durable",
     formats: Iterable[str] = ("json",),
+    cache: CacheSetup | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Generator[Outcome, None, None]:
     """Every history's outcome in input order, audited on ``jobs`` processes (None: decided from
-    the batch). ``formats``: the reports that will read the results (what workers send back)."""
+    the batch). ``formats``: the reports that will read the results (what workers send back).
+    ``cache``: results are taken from the cache folder where an entry still holds (``warn``
+    hears about damaged entries in this process)."""
     # Imported here: the worker pool (multiprocessing) loads only for a batch.
     from .parallel import WorkerSetup, audit_parallel, tune_allocator
 
     count = batch.jobs(jobs)
+    setup = WorkerSetup.for_formats(auditor.pack, engine, as_of, formats, cache)
     if count == 1:
         tune_allocator()
-        yield from audit_sources(auditor, batch, as_of)
-        return
+        local = None
+        if cache is not None:
+            from ..cache.store import ResultCache
 
-    setup = WorkerSetup.for_formats(auditor.pack, engine, as_of, formats)
+            local = ResultCache(cache, auditor, full_history=setup.full_history)
+            if warn is not None:
+                local.warn = warn
+        yield from audit_sources(auditor, batch, as_of, local)
+        return
     yield from audit_parallel(setup, batch, count)

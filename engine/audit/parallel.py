@@ -44,6 +44,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime
 from multiprocessing.context import SpawnContext
+from typing import TYPE_CHECKING
 
 from ..diagnostics import FollowupError, InputError, Problem
 from ..io.sources import Source
@@ -52,6 +53,9 @@ from ..pack.model import Pack
 from .auditor import Auditor, Outcome, audit_one, audit_sources
 
 # When a batch is worth workers without --jobs: audit/batch.py (Batch.jobs).
+
+if TYPE_CHECKING:
+    from ..cache.store import CacheSetup, ResultCache
 CHUNK_SIZES = (1, 2, 4, 8, 16, 32, 64, 128)  # growing: a small batch is still shared by every worker
 CHUNKS_IN_FLIGHT_PER_JOB = 4
 # Report formats that read of ``HistoryResult.history`` no more than its timezone, its line and the
@@ -78,10 +82,13 @@ class WorkerSetup:
     engine: Engine
     as_of: datetime
     full_history: bool = True  # False: send back only what POSITION_FORMATS read
+    cache: CacheSetup | None = None  # `--cache`: each worker reads and writes the folder itself
 
     @classmethod
-    def for_formats(cls, pack: Pack, engine: Engine, as_of: datetime, formats: Iterable[str]) -> WorkerSetup:
-        return cls(pack, engine, as_of, full_history=not set(formats) <= POSITION_FORMATS)
+    def for_formats(
+        cls, pack: Pack, engine: Engine, as_of: datetime, formats: Iterable[str], cache: CacheSetup | None = None
+    ) -> WorkerSetup:
+        return cls(pack, engine, as_of, full_history=not set(formats) <= POSITION_FORMATS, cache=cache)
 
 
 @dataclass(frozen=True)
@@ -139,7 +146,7 @@ def tune_allocator() -> None:
 # The worker's engine. Module state is unavoidable here: a pool initializer can hand its work to
 # the task function only through the worker process's globals. It is set once per worker process
 # and never in the parent.
-_worker: tuple[Auditor, WorkerSetup] | None = None
+_worker: tuple[Auditor, WorkerSetup, ResultCache | None] | None = None
 
 
 def _die_with_parent(parent: int) -> None:
@@ -178,17 +185,23 @@ def _start_worker(setup: WorkerSetup, parent: int) -> None:
     if hasattr(signal, "pthread_sigmask"):  # blocked by _submit while this process started
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     tune_allocator()
-    _worker = (Auditor.for_pack(setup.pack, setup.engine), setup)
+    auditor = Auditor.for_pack(setup.pack, setup.engine)
+    cache = None
+    if setup.cache is not None:
+        from ..cache.store import ResultCache
+
+        cache = ResultCache(setup.cache, auditor, full_history=setup.full_history)
+    _worker = (auditor, setup, cache)
     gc.freeze()  # the pack and the modules stay for good: no collection needs to scan them
 
 
 def _audit_chunk(sources: list[Source]) -> list[HistoryResult | _Failed]:
     if _worker is None:  # pragma: no cover - the initializer always runs first
         raise RuntimeError("worker not initialised")
-    auditor, setup = _worker
+    auditor, setup, cache = _worker
     out: list[HistoryResult | _Failed] = []
     for source in sources:
-        outcome = audit_one(auditor, source, setup.as_of)
+        outcome = audit_one(auditor, source, setup.as_of, cache)
         if isinstance(outcome, InputError):
             out.append(_Failed(tuple(outcome.problems)))
         else:

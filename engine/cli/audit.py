@@ -21,6 +21,8 @@ from ..audit.baseline import Baseline, load_baseline
 from ..audit.batch import Batch, stream
 from ..audit.parallel import WorkerCrashed, cpu_count
 from ..audit.waivers import Waivers, load_waivers
+from ..cache.store import DEFAULT_MAX_SIZE as DEFAULT_CACHE_SIZE
+from ..cache.store import CacheSetup, evict, prepare
 from ..diagnostics import InputError, Problem
 from ..io.sources import DEFAULT_MAX_SIZE
 from ..model import Engine, HistoryResult
@@ -51,6 +53,8 @@ class AuditOptions:
     baseline: str | None = None  # an earlier JSON report
     calendar_as: str = "todo"  # ics: "todo" or "event"
     calendar_source: str = "relative"  # ics: "relative" or "none"
+    cache: str | None = None  # `--cache DIR`
+    cache_max_size: int = DEFAULT_CACHE_SIZE  # bytes
 
 
 class Progress:
@@ -259,6 +263,17 @@ def _load_marks(options: AuditOptions, auditor: Auditor, err: TextIO) -> tuple[W
     return waivers, baseline
 
 
+def _cache(options: AuditOptions, auditor: Auditor, err: TextIO) -> CacheSetup | None:
+    """The cache of ``--cache``; None (said on ``err``) when the folder cannot be used."""
+    if options.cache is None:
+        return None
+    problem = prepare(options.cache)
+    if problem is not None:
+        err.write(f"followup: warning: {problem}; auditing without it\n")
+        return None
+    return CacheSetup.create(options.cache, auditor.pack, options.engine, options.cache_max_size)
+
+
 def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
     # The Python API's loader: a bad pack raises PackError (an InputError: main() prints its problems).
     auditor = load_pack(options.pack, engine=options.engine).auditor
@@ -267,6 +282,7 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
     except InputError as error:
         _write_lines(err, error.problems)
         return EXIT_ERROR
+    cache = _cache(options, auditor, err)
     # Input errors also go to stderr unless the main report already shows them on the terminal.
     errors_to_stderr = options.output not in (None, "-") or options.format not in ("text", "github")
     with contextlib.ExitStack() as stack:
@@ -292,13 +308,22 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
                 err.write(f"{problem}\n")
             _each(reports, lambda w: w.error(problem))
 
-        def warn(problem: Problem) -> None:
+        def say(line: str) -> None:
             progress.clear()
-            err.write(f"{problem}\n")
+            err.write(f"{line}\n")
 
-        intake = Intake(options.where, warn)
+        intake = Intake(options.where, lambda problem: say(str(problem)))
         formats = [options.format, *(name for name, _ in options.reports)]
-        outcomes = stream(auditor, batch, options.as_of, jobs=options.jobs, engine=options.engine, formats=formats)
+        outcomes = stream(
+            auditor,
+            batch,
+            options.as_of,
+            jobs=options.jobs,
+            engine=options.engine,
+            formats=formats,
+            cache=cache,
+            warn=lambda message: say(f"followup: warning: {message}"),
+        )
         results = stack.enter_context(contextlib.closing(outcomes))
         try:
             for item in results:
@@ -322,6 +347,13 @@ def _run(options: AuditOptions, stdout: TextIO | None, err: TextIO) -> int:
         results.close()  # the workers are done: stop them before the files are renamed
         for report in reports:
             report.finish()
+    return _finish(cache, waivers, summary, err)
+
+
+def _finish(cache: CacheSetup | None, waivers: Waivers | None, summary: Summary, err: TextIO) -> int:
+    """After the reports: trim the cache, say what only the whole batch tells, pick the exit code."""
+    if cache is not None:
+        evict(cache.directory, cache.max_size)
     if waivers is not None and not summary.errors:
         # With input errors some histories were not audited: "unused" would be a guess.
         _write_lines(err, waivers.unused())

@@ -198,6 +198,20 @@ def cli() -> None:
     show_default=True,
     help="ics: name each history's file relative to here (never a full local path), or not at all.",
 )
+@click.option(
+    "--cache",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Keep each history's result in DIR and reuse it while it cannot change (same output).",
+)
+@click.option(
+    "--cache-max-size",
+    metavar="SIZE",
+    default="1GiB",
+    show_default=True,
+    callback=parse_max_size,
+    help="Largest size of the --cache folder; the least recently used results go first.",
+)
 def audit(  # noqa: PLR0913  click hands each of the command's options to it as a keyword
     *,
     paths: tuple[str, ...],
@@ -216,6 +230,8 @@ def audit(  # noqa: PLR0913  click hands each of the command's options to it as 
     baseline: str | None,
     calendar_as: str,
     calendar_source: str,
+    cache: str | None,
+    cache_max_size: int,
 ) -> None:
     """Audit history files, directories (*.yaml, *.yml, *.json, *.jsonl, recursively) or - (stdin).
 
@@ -256,6 +272,8 @@ def audit(  # noqa: PLR0913  click hands each of the command's options to it as 
         baseline=baseline,
         calendar_as=calendar_as,
         calendar_source=calendar_source,
+        cache=cache,
+        cache_max_size=cache_max_size,
     )
     sys.exit(run_audit(options, sys.stdout))
 
