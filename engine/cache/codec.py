@@ -36,7 +36,7 @@ def encode(result: HistoryResult, line_offset: int) -> tuple[dict[str, Any], lis
         "candidate": result.candidate,
         "findings": [_finding(f) for f in result.findings],
         "timezone": history.timezone,
-        "person": _candidate(history.candidate),
+        "person": _candidate(history.candidate, line_offset),
         "people": [[p.id, p.name, p.role, p.company] for p in history.people],
         "subjects": [
             [e.id, e.type, _time(e.at), e.line - line_offset, e.column] for e in history.events if e.id in subjects
@@ -58,8 +58,10 @@ def decode(head: Mapping[str, Any], events: list[Any] | None, source: str, line_
     """
     zones: dict[str | None, tzinfo] = {}
     findings = tuple(
-        Finding(rule, kind, severity, subject, person, tuple(evidence), _read_time(due, zones), message)
-        for rule, kind, severity, subject, person, evidence, due, message in head["findings"]
+        Finding(
+            rule, kind, severity, subject, person, tuple(evidence), _read_time(due, zones), message, remedy=remedy
+        )
+        for rule, kind, severity, subject, person, evidence, due, message, remedy in head["findings"]
     )
     if events is None:
         kept = tuple(
@@ -75,7 +77,17 @@ def decode(head: Mapping[str, Any], events: list[Any] | None, source: str, line_
     history = History(
         source=source,
         timezone=head["timezone"],
-        candidate=Candidate(c[0], c[1], c[2], id=c[3], coach=c[4], cohort=c[5], tags=tuple(c[6])),
+        candidate=Candidate(
+            c[0],
+            c[1],
+            c[2],
+            id=c[3],
+            coach=c[4],
+            cohort=c[5],
+            tags=tuple(c[6]),
+            id_line=c[7] + line_offset if c[7] else 0,
+            id_column=c[8],
+        ),
         people=tuple(Person(p[0], p[1], p[2], p[3]) for p in head["people"]),
         events=kept,
         version=head["version"],
@@ -87,11 +99,14 @@ def decode(head: Mapping[str, Any], events: list[Any] | None, source: str, line_
 def _finding(f: Finding) -> list[Any]:
     if f.waived is not None:
         raise NotExact("a waived finding (waivers are applied after the cache)")
-    return [f.rule, f.kind, f.severity, f.subject, f.person, list(f.events), _time(f.due), f.message]
+    if f.baseline_state is not None:
+        raise NotExact("a finding compared with a baseline (that is done after the cache)")
+    return [f.rule, f.kind, f.severity, f.subject, f.person, list(f.events), _time(f.due), f.message, f.remedy]
 
 
-def _candidate(c: Candidate) -> list[Any]:
-    return [c.name, c.email, c.phone, c.id, c.coach, c.cohort, list(c.tags)]
+def _candidate(c: Candidate, line_offset: int) -> list[Any]:
+    line = c.id_line - line_offset if c.id_line else 0
+    return [c.name, c.email, c.phone, c.id, c.coach, c.cohort, list(c.tags), line, c.id_column]
 
 
 def _time(moment: datetime | None) -> list[Any] | None:
