@@ -391,3 +391,17 @@ def test_a_failure_inside_the_cache_never_changes_the_outcome(
     cache = _cache(tmp_path, auditor)
     assert audit_one(auditor, source, as_of, cache) == audit_one(auditor, source, as_of)
     assert (cache.stats.uncacheable, cache.stats.stored) == (1, 0)
+
+
+@pytest.mark.parametrize("as_of", ["2026-11-13T12:00:00+00:00", "2026-11-25T12:00:00+00:00"])
+def test_a_calendar_pack_is_cached_exactly(tmp_path: Path, batch: Path, as_of: str) -> None:
+    """Business-day and weekday fields come from the pack's calendar: a cached result of such a
+    pack must be the one the pack gives (the facts a cache hit stands for carry those fields)."""
+    pack = str(ROOT / "examples" / "packs" / "agency-calendar.yaml")
+    inputs = (str(EXAMPLES), str(batch), "--pack", pack, "--format", "json", "--jobs", "1")
+    plain = _audit(*inputs, as_of=as_of)
+    folder = tmp_path / "cache"
+    assert _audit(*inputs, "--cache", str(folder), as_of=as_of) == plain
+    assert _audit(*inputs, "--cache", str(folder), as_of=as_of) == plain
+    # Most are stored; a history whose window the horizon cannot bound is audited every time.
+    assert len(_entries(folder)) >= 50
