@@ -101,6 +101,7 @@ class DurableBackend:
         # A derivation may set a field named `id` itself (nothing forbids it); its facts keep the
         # engine's old identification (their own id, else the content hash) and their `id` field.
         self._own_id = frozenset(r.fact for r in compiled.rules.values() if r.kind == "derive" and _ID in r.set)
+        self._matched = matched_types(compiled)
         try:
             for part in range(parts):
                 name = compiled.name if parts == 1 else f"{compiled.name}-{part + 1}"
@@ -172,6 +173,9 @@ class DurableBackend:
         seen: set[tuple[tuple[str, object], ...]] = set()
         # Base facts are distinct by construction; each stratum's gate goes last in the same
         # batch as the facts it must see (durable_rules handles a batch in order).
+        matched = self._matched
+        if matched is not None:
+            facts = [fact for fact in facts if fact.get("t") in matched]
         batch, held = release(compiled, 0, base_facts(compiled, facts))
         try:
             for stratum in range(1, compiled.strata + 1):
@@ -187,6 +191,8 @@ class DurableBackend:
                         found.append(firing)
                         continue
                     fact = derived_fact(compiled, firing)
+                    if matched is not None and fact["t"] not in matched:
+                        continue
                     key = fact_key(fact)
                     if key not in seen:  # durable_rules refuses an identical fact twice
                         seen.add(key)
@@ -197,6 +203,33 @@ class DurableBackend:
             for handle in self._handles:
                 engine.delete_state(handle, "0")
         return found
+
+
+def matched_types(compiled: CompiledPack) -> frozenset[str] | None:
+    """The fact types that some compiled pattern (positive or `none`) tests for, gates included;
+    None when a pattern's type cannot be read from the ruleset (then every fact is asserted).
+
+    A fact of any other type can take part in no match: only the `$sink` rule, which never fires,
+    would store it. Leaving such facts out (in the default pack: calls, notes and received
+    messages, which rules see through their `to`, `last_heard`... facts) saves the engine the
+    work of parsing and storing them. The reference backend keeps them, so the differential tests
+    check that leaving them out changes nothing.
+    """
+    kinds: set[str] = set()
+    for name, rule in compiled.ruleset.items():
+        if name == SINK:
+            continue
+        patterns = rule.get("all")
+        if not isinstance(patterns, list):
+            return None
+        for pattern in patterns:
+            tests = next(iter(pattern.values())) if isinstance(pattern, dict) and len(pattern) == 1 else None
+            first = tests.get("$and", [None])[0] if isinstance(tests, dict) else None
+            kind = first.get("t") if isinstance(first, dict) and len(first) == 1 else None
+            if not isinstance(kind, str):
+                return None
+            kinds.add(kind)
+    return frozenset(kinds)
 
 
 # What the C engine's error codes mean for a pack (durable_rules 2.0.28, src/rules/rules.h).
