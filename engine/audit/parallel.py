@@ -176,6 +176,10 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
+# Signals held back while a worker starts (see _submit); the worker lets them through again.
+_START_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
 def _start_worker(setup: WorkerSetup, parent: int) -> None:
     global _worker  # noqa: PLW0603  (see above)
     _die_with_parent(parent)
@@ -183,7 +187,7 @@ def _start_worker(setup: WorkerSetup, parent: int) -> None:
     # tracebacks of their own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):  # blocked by _submit while this process started
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _START_SIGNALS)
     tune_allocator()
     auditor = Auditor.for_pack(setup.pack, setup.engine)
     cache = None
@@ -248,12 +252,14 @@ def _pool(setup: WorkerSetup, workers: int, context: SpawnContext) -> ProcessPoo
 
 
 def _submit(pool: ProcessPoolExecutor, chunk: list[Source]) -> Future[list[HistoryResult | _Failed]]:
-    """``pool.submit``, which may start a worker: with SIGINT blocked meanwhile, so that a Ctrl-C
-    (sent to the whole process group) cannot hit a worker before it ignores SIGINT and make it
-    print a traceback. The parent handles the Ctrl-C as soon as the worker is started."""
+    """``pool.submit``, which may start a worker: with SIGINT and SIGTERM blocked meanwhile, so
+    that a Ctrl-C (sent to the whole process group) cannot hit a worker before it ignores SIGINT,
+    and a signal to the parent cannot stop it halfway through handing a new worker its start-up
+    data (the worker, not yet known to the pool nor to ``active_children``, would be left to read
+    a closed pipe and print a traceback). The parent handles the signal once the worker started."""
     if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
         return pool.submit(_audit_chunk, chunk)
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _START_SIGNALS)
     try:
         return pool.submit(_audit_chunk, chunk)
     finally:
