@@ -299,3 +299,15 @@ def test_the_agency_calendar_pack_passes_its_tests_and_boundaries() -> None:
     assert "0 failed, 0 windows not checked" in result.output
     assert "check-in-after-a-week (next step): due w.at + check_in_after, counted in business days" in result.output
     assert "starting before the holiday of 2026-12-24" in result.output
+
+
+def test_the_agency_calendar_pack_holds_the_agency_s_four_policies_with_remedies() -> None:
+    pack = load_pack(str(AGENCY))
+    rules = {r.id: r for r in pack.rules}
+    own = sorted(r.id for r in pack.rules if r.origin.get("id") == "agency-calendar")
+    assert own == ["no-weekend-check-ins", "thank-every-interviewer"]
+    for rule_id in own:
+        assert "violation" in rules[rule_id].kinds and rules[rule_id].remedy, rule_id
+    assert pack.params["check_in_after"].value == "5bd"
+    (friending,) = rules["no-friending-interviewer"].outcomes
+    assert [n.origin for n in friending.unless] == ["agency-calendar"]

@@ -248,8 +248,8 @@ def test_shipped_packs_carry_the_editor_schema_comment() -> None:
         ROOT / "rules" / "interview-follow-up.yaml",
         ROOT / "examples" / "packs" / "strict-agency.yaml",
         ROOT / "examples" / "packs" / "strict-agency.tests.yaml",
-        ROOT / "examples" / "packs" / "agency-narrowing.yaml",
-        ROOT / "examples" / "packs" / "agency-narrowing.tests.yaml",
+        ROOT / "examples" / "packs" / "agency-calendar.yaml",
+        ROOT / "examples" / "packs" / "agency-calendar.tests.yaml",
     ):
         first = path.read_text().splitlines()[0]
         assert first.startswith("# yaml-language-server: $schema="), path

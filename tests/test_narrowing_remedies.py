@@ -19,7 +19,7 @@ from followup.pack import load_pack
 from followup.pack.model import Where
 
 ROOT = Path(__file__).resolve().parents[1]
-NARROWING = ROOT / "examples" / "packs" / "agency-narrowing.yaml"
+NARROWING = ROOT / "examples" / "packs" / "agency-calendar.yaml"
 AS_OF = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
@@ -91,14 +91,14 @@ def test_a_narrowing_compiles_to_one_rule_per_way_to_fail_it() -> None:
 def test_pack_test_counts_each_narrowing_and_the_example_pack_covers_everything() -> None:
     result = invoke("pack", "test", str(NARROWING), "--min-coverage", "100", "--boundaries")
     assert result.exit_code == 0, result.output
-    assert "coverage: 19/19 rule kinds and narrowings (100%)" in result.output
+    assert "coverage: 20/20 rule kinds and narrowings (100%)" in result.output
     assert "0 failed" in result.output
 
 
 def test_a_narrowing_no_test_shows_is_not_covered(tmp_path: Path) -> None:
     pack = tmp_path / "p.yaml"
     pack.write_text(NARROWING.read_text(), encoding="utf-8")
-    tests = (ROOT / "examples" / "packs" / "agency-narrowing.tests.yaml").read_text()
+    tests = (ROOT / "examples" / "packs" / "agency-calendar.tests.yaml").read_text()
     start = tests.index("  - name: a LinkedIn connect after")
     end = tests.index("  - name: a LinkedIn connect before")
     (tmp_path / "p.tests.yaml").write_text(tests[:start] + tests[end:], encoding="utf-8")
@@ -186,10 +186,8 @@ def invoke_audit(folder: Path, doc: dict[str, object], fmt: str) -> str:
 def test_explain_shows_the_remedy_and_counts_the_tests_files_examples() -> None:
     out = invoke("explain", "no-friending-interviewer", "--pack", str(NARROWING)).output
     assert "What to do after a violation:\n  Withdraw the {s.action|words} to {m.name}" in out
-    assert "unless (agency-narrowing) all of:" in out
-    assert "Examples: 2 in the pack, 4 in examples/packs/agency-narrowing.tests.yaml" in out.replace(
-        str(ROOT) + "/", ""
-    )
+    assert "unless (agency-calendar) all of:" in out
+    assert "Examples: 2 in the pack, 4 in examples/packs/agency-calendar.tests.yaml" in out.replace(str(ROOT) + "/", "")
 
 
 def test_narrowings_that_would_never_let_the_rule_fire_or_multiply_it_are_refused(tmp_path: Path) -> None:
