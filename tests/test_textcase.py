@@ -157,3 +157,30 @@ def test_the_compiled_narrowing_compares_the_folded_network() -> None:
     text = repr(compiled.ruleset)
     assert "'nw': 'linkedin'" in text
     assert "'network': 'LinkedIn'" not in text
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_long_in_list_of_companies_ignores_case_too(tmp_path: Path, engine: str) -> None:
+    # past IN_LIST_INLINE values, `in:` compiles to a flag the backends set on each fact
+    names = ", ".join([*(f"Other{k}" for k in range(20)), "Acme"])
+    path = tmp_path / "long.yaml"
+    path.write_text(
+        f"""pack: long
+version: "1.0.0"
+rules:
+  - id: listed
+    title: t
+    rationale: r
+    severity: error
+    violation:
+      when: [{{fact: interview, as: i, where: {{company: {{in: [{names}]}}}}}}]
+      subject: i.key
+      message: "{{i.company}}"
+""",
+        encoding="utf-8",
+    )
+    compiled = compile_pack(load_pack(str(path)))
+    assert [m.field for m in compiled.memberships.values()] == ["co"]
+    auditor = Auditor.for_pack(load_pack(str(path)), engine)  # type: ignore[arg-type]
+    findings = auditor.audit(parse_history(_history("ACME", "X"), {}, "h.yaml", AS_OF), AS_OF).findings
+    assert [f.message for f in findings if f.rule == "listed"] == ["ACME"]
