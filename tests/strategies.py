@@ -202,7 +202,8 @@ class _World:
         )
         event: dict[str, object] = {"type": "social", "action": action}
         if draw(st.integers(0, 3)):
-            event["network"] = draw(st.sampled_from(("LinkedIn", "Facebook", "X")))
+            # typed by people: packs compare it ignoring case
+            event["network"] = self.typed(draw(st.sampled_from(("LinkedIn", "Facebook", "X"))))
         if action in ("friend_request", "connect", "follow", "message") and draw(st.integers(0, 5)):
             event["target"] = draw(st.sampled_from(self.company_people() if draw(st.integers(0, 3)) else self.everyone))
         if action == "post":
@@ -222,7 +223,7 @@ class _World:
         if how in ("about", "both"):
             event["about"] = self.interview()[0]
         if how in ("company", "both"):
-            event["company"] = draw(st.sampled_from((*self.companies, "Hooli")))
+            event["company"] = self.typed(draw(st.sampled_from((*self.companies, "Hooli"))))
         return event
 
     def reference_check(self) -> dict[str, object]:
@@ -241,8 +242,12 @@ class _World:
         if how in ("about", "both"):
             event["about"] = self.interview()[0]
         if how in ("company", "both"):
-            event["company"] = draw(st.sampled_from(self.companies))
+            event["company"] = self.typed(draw(st.sampled_from(self.companies)))
         return event
+
+    def typed(self, text: str) -> str:
+        """``text`` as someone may type it: mostly as written, sometimes in another case."""
+        return self.draw(st.sampled_from((text, text, text.lower(), text.upper())))
 
     def other_events(self) -> None:
         draw = self.draw

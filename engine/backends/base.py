@@ -14,6 +14,7 @@ from ..compile.compiler import CompiledPack, rank_field
 from ..compile.enginelimits import with_memberships
 from ..compile.expr import evaluate
 from ..compile.facts import GATE
+from ..compile.textcase import with_twins
 from ..model import Engine
 
 Fact = Mapping[str, object]
@@ -64,6 +65,7 @@ def derived_fact(compiled: CompiledPack, firing: Firing) -> dict[str, object]:
         value = evaluate(expression, firing.bindings)
         if value is not None:
             fact[name] = value
+    with_twins(fact)  # a derived company or network is compared ignoring case too
     fact["ev"] = " ".join(evidence(rule.aliases, firing.bindings))
     return with_memberships(compiled.memberships, fact) if compiled.memberships else fact
 

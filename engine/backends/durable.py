@@ -20,6 +20,7 @@ import orjson
 from ..compile.compiler import END, FLAG_FIELDS, SINK, CompiledPack
 from ..compile.expr import ExprError
 from ..compile.facts import FACT_FIELDS
+from ..compile.textcase import FOLDED
 from ..diagnostics import FollowupError
 from .base import Fact, Firing, base_facts, derived_fact, fact_key, gate, release
 
@@ -253,6 +254,8 @@ def probe_facts(compiled: CompiledPack) -> list[Fact]:
     for rule in compiled.rules.values():
         if rule.kind == "derive":
             kinds[rule.fact] = tuple(dict.fromkeys((*kinds.get(rule.fact, ()), *rule.set)))
+    # the folded twins the facts carry besides the fields a pack names (textcase)
+    kinds = {k: (*v, *(FOLDED[n] for n in v if n in FOLDED and FOLDED[n] not in v)) for k, v in kinds.items()}
     facts: list[Fact] = []
     for kind, fields in kinds.items():
         fact: dict[str, object] = {"t": kind, "ev": ""}

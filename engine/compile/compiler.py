@@ -30,6 +30,7 @@ from .check import FLAG_FIELDS, compile_problems, problem, rename, stratify
 from .facts import FACT_FIELDS, GATE
 from .narrow import ways
 from .scope import ASOF, Scope
+from .textcase import fold_where
 
 __all__ = ["END", "FLAG_FIELDS", "SINK", "CompiledPack", "CompiledRule", "compile_pack", "rank_field"]
 
@@ -277,7 +278,7 @@ class _Generator:
         Any other test (a literal, `not`, `in`...) keeps the time comparisons.
         """
         group: list[str] = []
-        for w in p.where:
+        for w in map(fold_where, p.where):
             if w.field == "at" and w.op in COMPARISONS:
                 continue
             ref = _REF.match(str(w.value)) if w.op == "eq" and w.is_expr else None
@@ -298,7 +299,7 @@ class _Generator:
     def tests(self, p: Pattern, scope: Scope) -> list[dict[str, object]]:
         plain: list[dict[str, object]] = []
         last: list[dict[str, object]] = []  # `$or` goes last: after it, durable_rules drops join tests
-        for w in p.where:
+        for w in map(fold_where, p.where):  # company and network ignore case
             test = self.test(w, p, scope)
             (last if "$or" in test else plain).append(test)
         return plain + last

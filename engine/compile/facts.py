@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from ..model import Event, History
 from ..pack.textpattern import compile_patterns
 from ..wording import and_list, ids
+from .textcase import fold
 
 if TYPE_CHECKING:  # calendar.py imports the pack model, which the facts step does not need
     from .calendar import CalendarNeeds
@@ -129,7 +130,7 @@ def epoch(moment: datetime) -> int | float:
 
 
 def _fold(text: object) -> str:
-    return str(text).casefold()
+    return fold(text)  # the same form as the folded literals of a pack's tests (textcase)
 
 
 class Patterns:
@@ -554,6 +555,7 @@ def _social_facts(
     base.update(
         action=str(event.get("action")),
         network=str(event.get("network", "social media")),
+        nw=fold(event.get("network", "social media")),
         interview_word=ctx.patterns.matches("interview", body),
     )
     if event.get("target") is not None:
