@@ -13,13 +13,14 @@ from followup.audit import Auditor
 from followup.compile import compile_pack
 from followup.compile.textcase import fold_where, with_twins
 from followup.history import parse_history
+from followup.model import Engine
 from followup.pack import load_pack
 from followup.pack.model import Where
 
 ROOT = Path(__file__).resolve().parents[1]
-NARROWING = ROOT / "examples" / "packs" / "agency-narrowing.yaml"
+NARROWING = ROOT / "examples" / "packs" / "agency-calendar.yaml"
 AS_OF = datetime(2026, 11, 20, 12, tzinfo=UTC)
-ENGINES = ("durable", "reference")
+ENGINES: tuple[Engine, ...] = ("durable", "reference")
 
 
 @pytest.mark.parametrize(
@@ -115,11 +116,11 @@ def _history(company: str, network: str, outcome: str = "offer") -> dict[str, An
     ],
 )
 def test_literals_joins_and_derived_copies_ignore_case(
-    tmp_path: Path, engine: str, company: str, network: str, outcome: str, found: bool
+    tmp_path: Path, engine: Engine, company: str, network: str, outcome: str, found: bool
 ) -> None:
     path = tmp_path / "cased.yaml"
     path.write_text(PACK, encoding="utf-8")
-    auditor = Auditor.for_pack(load_pack(str(path)), engine)  # type: ignore[arg-type]
+    auditor = Auditor.for_pack(load_pack(str(path)), engine)
     doc = _history(company, network, outcome)
     findings = auditor.audit(parse_history(doc, {}, "h.yaml", AS_OF), AS_OF).findings
     messages = [f.message for f in findings if f.rule == "acme-decided"]
@@ -129,8 +130,8 @@ def test_literals_joins_and_derived_copies_ignore_case(
 
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("network", ["LinkedIn", "linkedin", "LINKEDIN"])
-def test_the_agency_narrowing_allows_linkedin_however_it_is_written(engine: str, network: str) -> None:
-    auditor = Auditor.for_pack(load_pack(str(NARROWING)), engine)  # type: ignore[arg-type]
+def test_the_agency_narrowing_allows_linkedin_however_it_is_written(engine: Engine, network: str) -> None:
+    auditor = Auditor.for_pack(load_pack(str(NARROWING)), engine)
     doc = {
         "version": 1,
         "candidate": {"name": "Jane Doe"},
@@ -160,7 +161,7 @@ def test_the_compiled_narrowing_compares_the_folded_network() -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_long_in_list_of_companies_ignores_case_too(tmp_path: Path, engine: str) -> None:
+def test_a_long_in_list_of_companies_ignores_case_too(tmp_path: Path, engine: Engine) -> None:
     # past IN_LIST_INLINE values, `in:` compiles to a flag the backends set on each fact
     names = ", ".join([*(f"Other{k}" for k in range(20)), "Acme"])
     path = tmp_path / "long.yaml"
@@ -181,6 +182,6 @@ rules:
     )
     compiled = compile_pack(load_pack(str(path)))
     assert [m.field for m in compiled.memberships.values()] == ["co"]
-    auditor = Auditor.for_pack(load_pack(str(path)), engine)  # type: ignore[arg-type]
+    auditor = Auditor.for_pack(load_pack(str(path)), engine)
     findings = auditor.audit(parse_history(_history("ACME", "X"), {}, "h.yaml", AS_OF), AS_OF).findings
     assert [f.message for f in findings if f.rule == "listed"] == ["ACME"]
