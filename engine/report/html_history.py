@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from ..model import SEVERITY_RANK, Event, Finding, HistoryResult
 from ..wording import plural
 from .base import Context
+from .html_layout import LanePlan, Mark, plan_lane, step_rows, tick_labels
 from .html_words import (
     AXIS_H,
     LANE_H,
@@ -204,15 +205,19 @@ class HistorySection:
 
         lane_keys = [key for key, _ in LANES if any(e.type == key for e in self.events)]
         lane_keys += sorted({e.type for e in self.events} - set(LANE_LABEL))
+        findings_on: dict[str, list[Finding]] = {}
+        for f in self.violations:
+            findings_on.setdefault(f.subject, []).append(f)
+        plans = self._plan_lanes(axis, lane_keys, findings_on)
         lane_y: dict[str, float] = {}
         y = float(TOP)
         for key in lane_keys:
             lane_y[key] = y
-            y += LANE_H
-        step_rows = self._step_rows(axis)
+            y += plans[key].height
+        rows = step_rows([(axis.x(f.due or self.as_of), n) for n, f in enumerate(self.steps, 1)])
         steps_top = y
         if self.steps:
-            y += max(STEP_ROW_H * (max(step_rows.values()) + 1) + 16, LANE_H)
+            y += max(STEP_ROW_H * (max(rows) + 1) + 16, LANE_H)
         plot_bottom = y
         height = plot_bottom + AXIS_H
         ax = axis.x(self.as_of)
@@ -229,10 +234,10 @@ class HistorySection:
         ]
         # lanes
         for key in lane_keys:
-            ly = lane_y[key]
-            out.append(f'<line class="lane-line" x1="0" y1="{ly + LANE_H:g}" x2="{VIEW_W}" y2="{ly + LANE_H:g}"/>')
+            ly, bottom = lane_y[key], lane_y[key] + plans[key].height
+            out.append(f'<line class="lane-line" x1="0" y1="{bottom:g}" x2="{VIEW_W}" y2="{bottom:g}"/>')
             label = LANE_LABEL.get(key) or key.replace("_", " ").capitalize()
-            out.append(f'<text class="lane-label" x="8" y="{ly + LANE_H / 2 + 9:g}">{esc(label)}</text>')
+            out.append(f'<text class="lane-label" x="8" y="{ly + plans[key].cy + 3:g}">{esc(label)}</text>')
         if self.steps:
             out.append(f'<text class="lane-label steps" x="8" y="{steps_top + 28:g}">Next steps</text>')
         out.extend(self._grid_and_axis(axis, plot_bottom))
@@ -242,24 +247,22 @@ class HistorySection:
         out.append(f'<line class="asof-line" x1="{ax}" y1="{TOP - 8}" x2="{ax}" y2="{plot_bottom:g}"/>')
         out.append(f'<text class="asof-label" x="{ax}" y="{TOP - 14}" text-anchor="{anchor}">{esc(asof_label)}</text>')
         # events, then the violations on them
-        findings_on: dict[str, list[Finding]] = {}
-        for f in self.violations:
-            findings_on.setdefault(f.subject, []).append(f)
-        out.extend(self._reply_links(axis, lane_y))
-        last_label: dict[str, float] = {}
+        out.extend(self._reply_links(axis, lane_y, plans))
         for e in self.events:
-            cy = lane_y[e.type] + LANE_H / 2 + 6
+            plan, ly = plans[e.type], lane_y[e.type]
+            cy = ly + plan.cy
             x = axis.x(e.at)
-            show_id = x - last_label.get(e.type, -1e9) > 40
-            if show_id:
-                last_label[e.type] = x
-            out.append(self._event_mark(e, x, cy, axis, show_id))
-            for i, f in enumerate(findings_on.get(e.id, [])):
-                n = len(findings_on[e.id])
-                out.append(self._badge(f, round(x + (i - (n - 1) / 2) * 19, 1), x, cy))
+            row = plan.labels.get(e.id)
+            out.append(self._event_mark(e, x, cy, axis, None if row is None else ly + plan.label_y(row)))
+            on = findings_on.get(e.id, [])
+            if on:
+                centre, badge_row = plan.badges[e.id]
+                for i, f in enumerate(on):
+                    bx = round(centre + (i - (len(on) - 1) / 2) * 19, 1)
+                    out.append(self._badge(f, bx, x, cy, ly + plan.badge_y(badge_row)))
         # next steps
         for number, f in enumerate(self.steps, 1):
-            out.append(self._step_mark(f, number, axis, steps_top + 22 + step_rows[id(f)] * STEP_ROW_H))
+            out.append(self._step_mark(f, number, axis, steps_top + 22 + rows[number - 1] * STEP_ROW_H))
         out.append("</svg></div>")
         out.append('<p class="scroll-hint" aria-hidden="true">Scroll the timeline sideways →</p>')
         return "\n".join(out)
@@ -267,35 +270,32 @@ class HistorySection:
     def _grid_and_axis(self, axis: Axis, plot_bottom: float) -> list[str]:
         """The tick lines, their labels, the time axis and the time zone's name under it."""
         out: list[str] = []
+        ticks = []
         for moment, label in axis.ticks():
             x = axis.x(moment)
+            anchor = "middle" if PLOT_X0 + 30 < x < PLOT_X1 - 30 else ("end" if x >= PLOT_X1 - 30 else "start")
+            ticks.append((x, label, anchor))
+        for (x, label, anchor), show in zip(ticks, tick_labels(ticks, self.tz.key), strict=True):
             out.append(f'<line class="grid" x1="{x}" y1="{TOP}" x2="{x}" y2="{plot_bottom:g}"/>')
             out.append(f'<line class="axis" x1="{x}" y1="{plot_bottom:g}" x2="{x}" y2="{plot_bottom + 6:g}"/>')
-            anchor = "middle" if PLOT_X0 + 30 < x < PLOT_X1 - 30 else ("end" if x >= PLOT_X1 - 30 else "start")
-            out.append(f'<text class="tick-label" x="{x}" y="{plot_bottom + 22:g}" text-anchor="{anchor}">'
-                       f"{esc(label)}</text>")
+            if show:
+                out.append(f'<text class="tick-label" x="{x}" y="{plot_bottom + 22:g}" text-anchor="{anchor}">'
+                           f"{esc(label)}</text>")
         out.append(f'<line class="axis" x1="{PLOT_X0 - 10}" y1="{plot_bottom:g}" x2="{PLOT_X1 + 10}" '
                    f'y2="{plot_bottom:g}"/>')
         out.append(f'<text class="tz" x="8" y="{plot_bottom + 22:g}">{esc(self.tz.key)}</text>')
         return out
 
-    def _step_rows(self, axis: Axis) -> dict[int, int]:
-        """Rows for next-step diamonds so that close ones do not overlap."""
-        rows: list[float] = []
-        placed: dict[int, int] = {}
-        for f in sorted(self.steps, key=lambda s: (s.due or self.as_of)):
-            x = axis.x(f.due or self.as_of)
-            for i, last in enumerate(rows):
-                if x - last >= 34:
-                    rows[i] = x
-                    placed[id(f)] = i
-                    break
-            else:
-                rows.append(x)
-                placed[id(f)] = len(rows) - 1
-        return placed
+    def _plan_lanes(self, axis: Axis, lane_keys: list[str],
+                    findings_on: dict[str, list[Finding]]) -> dict[str, LanePlan]:
+        """Each lane's height and where its badges, labels and reply glyphs go (html_layout)."""
+        marks: dict[str, list[Mark]] = {key: [] for key in lane_keys}
+        for e in self.events:
+            reply = isinstance(e.data.get("in_reply_to"), str) and e.data["in_reply_to"] in self.by_id
+            marks[e.type].append(Mark(e.id, axis.x(e.at), len(findings_on.get(e.id, [])), e.id, reply))
+        return {key: plan_lane(marks[key], LANE_H) for key in lane_keys}
 
-    def _event_mark(self, e: Event, x: float, cy: float, axis: Axis, show_id: bool) -> str:
+    def _event_mark(self, e: Event, x: float, cy: float, axis: Axis, label_y: float | None) -> str:
         assert self.history is not None
         title = f"{e.id} · {local_time(e.at, self.tz)} · {describe(e, self.history)}"
         classes = f"event-mark type-{esc(e.type)}"
@@ -308,14 +308,15 @@ class HistorySection:
             shape = f'<rect class="span" x="{x}" y="{cy - 3:g}" width="{max(x2 - x, 0):g}" height="6" rx="3"/>' + shape
         if e.type == "decision":
             shape = f'<rect x="{x - 7}" y="{cy - 7:g}" width="14" height="14" rx="2"/>'
-        label = f'<text class="id" x="{x}" y="{cy + 22:g}" text-anchor="middle">{esc(e.id)}</text>' if show_id else ""
+        label = "" if label_y is None else (
+            f'<text class="id" x="{x}" y="{label_y:g}" text-anchor="middle">{esc(e.id)}</text>')
         return (f'<a class="{classes}" data-event-id="{esc(e.id)}" href="#{self.event_anchor[e.id]}">'
                 f"<title>{esc(title)}</title>{shape}{label}</a>")
 
-    def _reply_links(self, axis: Axis, lane_y: dict[str, float]) -> list[str]:
+    def _reply_links(self, axis: Axis, lane_y: dict[str, float], plans: dict[str, LanePlan]) -> list[str]:
         """An arc from each received message to the reply that answers it (`in_reply_to`), drawn
         under the marks: a reply reads as an answer, not as one more contact."""
-        marks = {e.id: (axis.x(e.at), lane_y[e.type] + LANE_H / 2 + 6) for e in self.events}
+        marks = {e.id: (axis.x(e.at), lane_y[e.type] + plans[e.type].cy) for e in self.events}
         out: list[str] = []
         for e in self.events:
             target = e.data.get("in_reply_to")
@@ -325,16 +326,16 @@ class HistorySection:
             (x1, y1), (x2, y2) = answered, marks[e.id]
             top = min(y1, y2) - 22
             out.append(f'<path class="reply-link" d="M{x1} {y1:g} C{x1} {top:g} {x2} {top:g} {x2} {y2:g}"/>')
-            out.append(f'<text class="reply-glyph" x="{x2 + 5:g}" y="{y2 - 9:g}">↩</text>')
+            if e.id in plans[e.type].glyphs:
+                out.append(f'<text class="reply-glyph" x="{x2 + 5:g}" y="{y2 - 9:g}">↩</text>')
         return out
 
-    def _badge(self, f: Finding, x: float, mark_x: float, cy: float) -> str:
+    def _badge(self, f: Finding, x: float, mark_x: float, cy: float, top: float) -> str:
         waived = " waived" if f.waived else ""
         who = f" ({self._name(f.person)})" if f.person else ""
         title = f"{SEVERITY_LABEL[f.severity]}: {self._rule_title(f)}{who}. {f.message}"
         if f.waived:
             title += f" [waived: {f.waived.reason}]"
-        top = cy - 30
         return (
             f'<g class="finding-mark violation severity-{f.severity}{waived} badge" data-filter="{f.severity}" '
             f'data-rule="{esc(f.rule)}" data-subject="{esc(f.subject)}"><title>{esc(title)}</title>'
