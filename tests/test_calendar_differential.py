@@ -8,7 +8,6 @@ durable_rules runs in a forked child per example (run_isolated), so a crash fail
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from datetime import datetime
 
@@ -25,7 +24,7 @@ from followup.diagnostics import FollowupError
 from followup.history import parse_history
 from followup.pack import load_pack
 from strategies import histories
-from test_differential import TIMEOUT, canonical
+from test_differential import canonical, in_forked_child
 
 CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
 EXAMPLES = 200 if CI else 25
@@ -116,23 +115,7 @@ def run(compiled: CompiledPack, facts: list[Fact], as_of: float, engine: str) ->
         except FollowupError as exc:
             return ("error", type(exc).__name__)
 
-    if engine != "durable":
-        return audit()
-    context = multiprocessing.get_context("fork")
-    ours, theirs = context.Pipe()
-    child = context.Process(target=lambda: theirs.send(audit()), daemon=True)
-    child.start()
-    theirs.close()
-    if not ours.poll(TIMEOUT):
-        child.kill()
-        raise AssertionError("durable_rules hung")
-    try:
-        result: tuple[str, object] = ours.recv()
-    except EOFError:
-        child.join()
-        raise AssertionError(f"durable_rules crashed the process (exit {child.exitcode})") from None
-    child.join()
-    return result
+    return audit() if engine != "durable" else in_forked_child(audit)
 
 
 @settings(

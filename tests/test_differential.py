@@ -21,7 +21,7 @@ import json
 import multiprocessing
 import os
 import signal
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -570,21 +570,9 @@ def tiny_pack(
 _tiny = itertools.count()
 
 
-def run_isolated(compiled: CompiledPack, facts: list[dict[str, object]], engine: str) -> tuple[str, object]:
-    """("ok", canonical firings) or ("error", exception class name); durable in a forked child."""
-
-    def run() -> tuple[str, object]:
-        backend = DurableBackend(compiled) if engine == "durable" else ReferenceBackend(compiled)
-        # A first session that runs an action: a later session that fails would otherwise make
-        # delete_state free a pointer durable_rules never set (docs/engine-semantics.md, trap 2).
-        backend.run([], 1000)
-        try:
-            return ("ok", canonical(backend.run(facts, 1000)))
-        except FollowupError as exc:
-            return ("error", type(exc).__name__)
-
-    if engine != "durable":
-        return run()
+def in_forked_child(run: Callable[[], tuple[str, object]]) -> tuple[str, object]:
+    """``run()`` in a forked child process: durable_rules can hang or abort the whole process,
+    which must fail the test that found it rather than end the run."""
     context = multiprocessing.get_context("fork")
     ours, theirs = context.Pipe()
     child = context.Process(target=lambda: theirs.send(run()), daemon=True)
@@ -600,6 +588,22 @@ def run_isolated(compiled: CompiledPack, facts: list[dict[str, object]], engine:
         raise AssertionError(f"durable_rules crashed the process (exit {child.exitcode})") from None
     child.join()
     return result
+
+
+def run_isolated(compiled: CompiledPack, facts: list[dict[str, object]], engine: str) -> tuple[str, object]:
+    """("ok", canonical firings) or ("error", exception class name); durable in a forked child."""
+
+    def run() -> tuple[str, object]:
+        backend = DurableBackend(compiled) if engine == "durable" else ReferenceBackend(compiled)
+        # A first session that runs an action: a later session that fails would otherwise make
+        # delete_state free a pointer durable_rules never set (docs/engine-semantics.md, trap 2).
+        backend.run([], 1000)
+        try:
+            return ("ok", canonical(backend.run(facts, 1000)))
+        except FollowupError as exc:
+            return ("error", type(exc).__name__)
+
+    return run() if engine != "durable" else in_forked_child(run)
 
 
 EMAIL, EMAIL2 = {"t": "email", "key": "e1", "at": 10}, {"t": "email", "key": "e2", "at": 20}
